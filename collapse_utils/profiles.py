@@ -1,0 +1,115 @@
+"""Named run profiles: the settings each notebook uses under ``smoke``, ``default`` and ``paper``.
+
+- ``smoke``: tiny sizes, same code paths; every notebook in well under a minute (tests, CI).
+- ``default``: what ``make figures`` runs on a laptop CPU; the paper's settings wherever they fit.
+- ``paper``: the paper's settings (the VAE and language model want a GPU).
+
+Each notebook has a settings dataclass (named in :data:`SETTINGS_CLASSES`) that validates values;
+:func:`load_settings` looks a profile up, applies overrides and returns that dataclass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any
+
+PROFILE_NAMES = ("smoke", "default", "paper")
+
+#: Settings dataclass of each notebook, as "module:Class" (imported on demand).
+SETTINGS_CLASSES: dict[str, str] = {
+    "01_discrete_markov": "collapse_utils.discrete:DiscreteSettings",
+    "02_gaussian": "collapse_utils.gaussian:GaussianSettings",
+}
+
+DISCRETE = {
+    "smoke": dict(sample_sizes=[10, 40], n_chains=300, p_grid=[0.1, 0.5], tail_n_samples=100,
+                  tail_generations=100, tail_chains=50),
+    "default": dict(sample_sizes=[10, 20, 50, 100, 200, 500, 1000], n_chains=2000,
+                    p_grid=[0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], tail_n_samples=1000,
+                    tail_generations=2000, tail_chains=500),
+    "paper": dict(sample_sizes=[10, 20, 50, 100, 200, 500, 1000, 2000], n_chains=10000,
+                  p_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], tail_n_samples=1000,
+                  tail_generations=5000, tail_chains=2000),
+}
+
+GAUSSIAN = {
+    "smoke": dict(sample_sizes=[100, 1000], n_generations=200, n_chains=200,
+                  policies=["replace", "keep_real:0.1", "accumulate"], method="exact"),
+    "default": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=2000, n_chains=2000,
+                    policies=["replace", "keep_real:0.1", "accumulate"], method="exact"),
+    "paper": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=1000, n_chains=10000,
+                  policies=["replace", "keep_real:0.1", "accumulate"], method="exact"),
+}
+
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "01_discrete_markov": DISCRETE,
+    "02_gaussian": GAUSSIAN,
+}
+
+
+def notebook_names() -> list[str]:
+    """Every notebook that has profiles, in order."""
+    return sorted(PROFILES)
+
+
+def check_notebook(notebook: str) -> str:
+    """``notebook`` if known, else a ValueError listing the valid names."""
+    if notebook not in PROFILES:
+        raise ValueError(f"unknown notebook {notebook!r}; valid notebooks: {', '.join(notebook_names())}")
+    return notebook
+
+
+def check_profile(profile: str) -> str:
+    """``profile`` if known, else a ValueError listing the valid names."""
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILE_NAMES)}")
+    return profile
+
+
+def settings_class(notebook: str) -> type:
+    """The settings dataclass of ``notebook``."""
+    module, _, name = SETTINGS_CLASSES[check_notebook(notebook)].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_settings(notebook: str, profile: str, overrides: dict[str, Any] | None = None) -> Any:
+    """Settings of ``notebook`` under ``profile``, with ``overrides`` applied and validated."""
+    values = dict(PROFILES[check_notebook(notebook)][check_profile(profile)])
+    for key, value in (overrides or {}).items():
+        if key not in values:
+            raise ValueError(f"{notebook} has no setting {key!r}; its settings are: {', '.join(values)}")
+        values[key] = coerce_like(values[key], value, key)
+    return settings_class(notebook)(**values)
+
+
+def coerce_like(template: Any, value: Any, key: str) -> Any:
+    """Convert ``value`` (often a command-line string) to the type of ``template``."""
+    if isinstance(value, str) and not isinstance(template, str):
+        if isinstance(template, list):
+            items = [item for item in value.split(",") if item.strip()]
+            return [coerce_like(template[0] if template else "", item.strip(), key) for item in items]
+        if isinstance(template, bool):
+            if value.lower() in ("true", "1", "yes"):
+                return True
+            if value.lower() in ("false", "0", "no"):
+                return False
+            raise ValueError(f"setting {key!r} expects true or false, got {value!r}")
+        try:
+            return type(template)(value) if not isinstance(template, int) else _to_int(value)
+        except ValueError:
+            kind = "an integer" if isinstance(template, int) else "a number"
+            raise ValueError(f"setting {key!r} expects {kind}, got {value!r}") from None
+    return value
+
+
+def _to_int(text: str) -> int:
+    number = float(text)
+    if not number.is_integer():
+        raise ValueError(text)
+    return int(number)
+
+
+def as_dict(settings: Any) -> dict[str, Any]:
+    """Settings dataclass as a plain dict (for hashing and provenance)."""
+    return dataclasses.asdict(settings)
