@@ -1,0 +1,292 @@
+"""Single Gaussian refit on its own samples: exact fast simulator, naive reference, theory.
+
+Each generation estimates a mean and a variance from ``M`` samples of the previous generation's
+fit, starting from N(0, 1). Two simulators implement the :class:`~collapse_utils.recursion.Experiment`
+protocol, vectorised over chains:
+
+- :class:`ExactGaussian` never draws the ``M`` samples. A dataset is represented by its sufficient
+  statistics (count, mean, sum of squared deviations); their joint law is known (mean ~ N(mu, s^2/M),
+  M2 / s^2 ~ chi^2(M-1), independent), so a generation costs O(1) per chain whatever ``M``.
+  Pooling (``combine``) and random subsets (``subset``) are exact too, which makes
+  ``Accumulate`` and ``KeepReal`` exact.
+- :class:`NaiveGaussian` draws every sample; it is the reference the exact simulator is tested against.
+
+The closed-form expectations of the paper's Gaussian theorem (Shumailov et al. 2024) are below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy.special import digamma, gammaln
+
+from .plotting import band_plot, quantile_bands
+from .recursion import check_positive_int, parse_policy, policy_label, run_generations
+
+ESTIMATORS = {"mle": 0, "unbiased": 1}
+
+
+@dataclass(frozen=True)
+class GaussianModel:
+    """Fitted mean and variance of every chain."""
+
+    mean: np.ndarray
+    var: np.ndarray
+
+
+@dataclass(frozen=True)
+class SuffStats:
+    """Sufficient statistics of one dataset per chain: size, mean and sum of squared deviations."""
+
+    count: int
+    mean: np.ndarray
+    m2: np.ndarray
+
+
+def _chi2(rng: np.random.Generator, df: int, size: int) -> np.ndarray:
+    return rng.chisquare(df, size) if df > 0 else np.zeros(size)
+
+
+def standard_stats(count: int, n_chains: int, rng: np.random.Generator) -> SuffStats:
+    """Statistics of ``count`` N(0, 1) samples per chain, drawn from their exact joint law."""
+    return SuffStats(count, rng.standard_normal(n_chains) / np.sqrt(count), _chi2(rng, count - 1, n_chains))
+
+
+@dataclass(frozen=True)
+class _Estimator:
+    """Mean and variance estimation shared by both simulators (ddof 0: MLE, 1: unbiased)."""
+
+    estimator: str = "mle"
+
+    def __post_init__(self) -> None:
+        if self.estimator not in ESTIMATORS:
+            raise ValueError(f"unknown estimator {self.estimator!r}; use one of {', '.join(ESTIMATORS)}")
+
+    @property
+    def ddof(self) -> int:
+        return ESTIMATORS[self.estimator]
+
+    def metrics(self, model: GaussianModel) -> dict[str, np.ndarray]:
+        """Mean, variance and squared Wasserstein-2 distance to N(0, 1)."""
+        return {"mean": model.mean, "var": model.var, "w2": wasserstein2_sq(model.mean, model.var)}
+
+
+@dataclass(frozen=True)
+class ExactGaussian(_Estimator):
+    """O(1)-per-chain simulator working on sufficient statistics (exact in distribution)."""
+
+    def real_data(self, count: int, n_chains: int, rng: np.random.Generator) -> SuffStats:
+        return standard_stats(count, n_chains, rng)
+
+    def fit(self, data: SuffStats, rng: np.random.Generator) -> GaussianModel:
+        return GaussianModel(data.mean.copy(), data.m2 / (data.count - self.ddof))
+
+    def sample(self, model: GaussianModel, n: int, rng: np.random.Generator) -> SuffStats:
+        z = standard_stats(n, len(model.mean), rng)
+        sd = np.sqrt(model.var)
+        return SuffStats(n, model.mean + sd * z.mean, model.var * z.m2)
+
+    def combine(self, parts: Sequence[SuffStats]) -> SuffStats:
+        pooled = parts[0]
+        for part in parts[1:]:
+            count = pooled.count + part.count
+            delta = part.mean - pooled.mean
+            mean = pooled.mean + delta * part.count / count
+            m2 = pooled.m2 + part.m2 + delta**2 * pooled.count * part.count / count
+            pooled = SuffStats(count, mean, m2)
+        return pooled
+
+    def subset(self, data: SuffStats, n: int, rng: np.random.Generator) -> SuffStats:
+        """Statistics of a uniformly random ``n``-point subset, given the whole dataset's statistics.
+
+        Given its mean and M2, a Gaussian sample's residual vector is uniform on a sphere of
+        radius sqrt(M2) in the sum-zero hyperplane. A normalised Gaussian residual vector has that
+        law, and a subset's statistics depend on it only through the statistics of the subset
+        and of its complement, which are drawn exactly.
+        """
+        if not 1 <= n <= data.count:
+            raise ValueError(f"subset size must lie in [1, {data.count}], got {n}")
+        if n == data.count:
+            return data
+        chains = len(data.mean)
+        inside, outside = standard_stats(n, chains, rng), standard_stats(data.count - n, chains, rng)
+        grand = (n * inside.mean + (data.count - n) * outside.mean) / data.count
+        radius_sq = inside.m2 + outside.m2 + (inside.mean - outside.mean) ** 2 * n * (data.count - n) / data.count
+        scale = np.sqrt(data.m2 / radius_sq)
+        return SuffStats(n, data.mean + scale * (inside.mean - grand), scale**2 * inside.m2)
+
+
+@dataclass(frozen=True)
+class NaiveGaussian(_Estimator):
+    """Reference simulator that draws all samples: data arrays of shape (chains, n)."""
+
+    def real_data(self, count: int, n_chains: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.standard_normal((n_chains, count))
+
+    def fit(self, data: np.ndarray, rng: np.random.Generator) -> GaussianModel:
+        return GaussianModel(data.mean(axis=1), data.var(axis=1, ddof=self.ddof))
+
+    def sample(self, model: GaussianModel, n: int, rng: np.random.Generator) -> np.ndarray:
+        noise = rng.standard_normal((len(model.mean), n))
+        return model.mean[:, None] + np.sqrt(model.var)[:, None] * noise
+
+    def combine(self, parts: Sequence[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts, axis=1)
+
+    def subset(self, data: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        order = np.argsort(rng.random(data.shape), axis=1)[:, :n]
+        return np.take_along_axis(data, order, axis=1)
+
+
+SIMULATORS = {"exact": ExactGaussian, "naive": NaiveGaussian}
+
+
+def wasserstein2_sq(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Squared Wasserstein-2 distance between N(mean, var) and N(0, 1)."""
+    return mean**2 + (np.sqrt(var) - 1.0) ** 2
+
+
+@dataclass(frozen=True)
+class GaussianSettings:
+    """Settings of notebook 02: sample sizes M, generations, chains, data policies, simulator."""
+
+    sample_sizes: list[int] = field(default_factory=lambda: [100, 500, 1000, 10000])
+    n_generations: int = 1000
+    n_chains: int = 1000
+    policies: list[str] = field(default_factory=lambda: ["replace", "keep_real:0.1", "accumulate"])
+    estimators: list[str] = field(default_factory=lambda: ["mle", "unbiased"])
+    method: str = "exact"
+
+    def __post_init__(self) -> None:
+        if not self.sample_sizes:
+            raise ValueError("sample_sizes must list at least one sample size M")
+        for m in self.sample_sizes:
+            check_positive_int("each sample size M", m, minimum=2)
+        check_positive_int("n_generations", self.n_generations)
+        check_positive_int("n_chains", self.n_chains)
+        for policy in self.policies:
+            parse_policy(policy)
+        for estimator in self.estimators:
+            _Estimator(estimator)
+        if self.method not in SIMULATORS:
+            raise ValueError(f"unknown method {self.method!r}; use one of {', '.join(SIMULATORS)}")
+
+
+def simulate(m: int, n_generations: int, n_chains: int, policy: str, rng: np.random.Generator,
+             estimator: str = "mle", method: str = "exact", record: Sequence[int] | None = None,
+             **loop_options) -> pd.DataFrame:
+    """Chains of recursively refitted Gaussians started from ``M`` real N(0, 1) samples."""
+    check_positive_int("sample size M", m, minimum=2)
+    check_positive_int("n_chains", n_chains)
+    if method not in SIMULATORS:
+        raise ValueError(f"unknown method {method!r}; use one of {', '.join(SIMULATORS)}")
+    exp = SIMULATORS[method](estimator)
+    real = exp.real_data(m, n_chains, rng)
+    frame = run_generations(exp, real, n_generations, m, parse_policy(policy), rng, record=record,
+                            description=f"M={m} {policy} {estimator}", **loop_options)
+    frame.insert(0, "m", m)
+    frame.insert(1, "estimator", estimator)
+    return frame
+
+
+# ---------------------------------------------------------------- theory (replace policy)
+# Generation g has been estimated g + 1 times (generation 0 is the fit on real data), so the
+# closed forms below, stated for n estimation steps, are evaluated at n = g + 1.
+
+def _c(m: int, estimator: str) -> int:
+    return m - ESTIMATORS[estimator]
+
+
+def _steps(generations: np.ndarray) -> np.ndarray:
+    return np.asarray(generations, dtype=float) + 1
+
+
+def expected_var(generations: np.ndarray, m: int, estimator: str) -> np.ndarray:
+    """E[var] after n fits: ((M-1)/M)^n for the MLE, 1 for the unbiased estimator."""
+    return ((m - 1) / _c(m, estimator)) ** _steps(generations)
+
+
+def expected_log_var(generations: np.ndarray, m: int, estimator: str) -> np.ndarray:
+    """E[log var_n] = n (psi((M-1)/2) + ln(2/c)), c = M (MLE) or M-1 (unbiased): negative, so chains collapse."""
+    return _steps(generations) * (digamma((m - 1) / 2) + np.log(2 / _c(m, estimator)))
+
+
+def expected_mean_sq(generations: np.ndarray, m: int, estimator: str) -> np.ndarray:
+    """E[mean_n^2] = sum_{k<n} E[var_k] / M: n/M (unbiased), 1 - ((M-1)/M)^n (MLE)."""
+    n = _steps(generations)
+    ratio = (m - 1) / _c(m, estimator)
+    if ratio == 1.0:
+        return n / m
+    return (1 - ratio**n) / (1 - ratio) / m
+
+
+def expected_sd(generations: np.ndarray, m: int, estimator: str) -> np.ndarray:
+    """E[sd_n] = (sqrt(2/c) Gamma(M/2) / Gamma((M-1)/2))^n, a product of independent chi factors."""
+    log_factor = 0.5 * np.log(2 / _c(m, estimator)) + gammaln(m / 2) - gammaln((m - 1) / 2)
+    return np.exp(_steps(generations) * log_factor)
+
+
+def expected_w2(generations: np.ndarray, m: int, estimator: str) -> np.ndarray:
+    """E[W2^2(N(0,1), N(mean_n, var_n))] = E[mean^2] + E[var] - 2 E[sd] + 1."""
+    return (expected_mean_sq(generations, m, estimator) + expected_var(generations, m, estimator)
+            - 2 * expected_sd(generations, m, estimator) + 1)
+
+
+# ---------------------------------------------------------------- figures
+
+def plot_single_chains(frame: pd.DataFrame) -> plt.Figure:
+    """The authors' view: |mean error| and |sd error| of one chain per M, log generation axis."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
+    chain = frame[frame["chain"] == 0]
+    for m, group in chain.groupby("m"):
+        x = group["generation"] + 1
+        axes[0].plot(x, group["mean"].abs(), label=f"M = {m}", lw=1.2)
+        axes[1].plot(x, (np.sqrt(group["var"]) - 1).abs(), lw=1.2)
+    axes[0].set(xscale="log", yscale="log", xlabel="generation + 1", ylabel=r"$|\hat\mu_n - \mu|$")
+    axes[1].set(xscale="log", xlabel="generation + 1", ylabel=r"$|\hat\sigma_n - \sigma|$")
+    axes[0].legend(frameon=False)
+    return fig
+
+
+def plot_metric_bands(frame: pd.DataFrame, metric: str, ylabel: str, theory=None, log_y: bool = True) -> plt.Figure:
+    """One panel per M: median and 5-95% band over chains per policy; optional theory curves.
+
+    ``theory(generations, m)`` returns ``{label: values}`` drawn as dashed black lines.
+    """
+    sizes = sorted(frame["m"].unique())
+    fig, axes = plt.subplots(1, len(sizes), figsize=(3.4 * len(sizes), 3.4), sharey=True, squeeze=False)
+    for ax, m in zip(axes[0], sizes):
+        part = frame[frame["m"] == m]
+        for policy, group in part.groupby("policy", sort=False):
+            band_plot(ax, quantile_bands(group, metric, ["generation"]), "generation", label=policy)
+        if theory is not None:
+            generations = np.sort(part["generation"].unique())
+            for (label, values), style in zip(theory(generations, m).items(), ("--", ":", "-.")):
+                ax.plot(generations, values, "k", ls=style, lw=1.1, label=label)
+        ax.set(title=f"M = {m}", xlabel="generation", yscale="log" if log_y else "linear")
+    axes[0, 0].set_ylabel(ylabel)
+    axes[0, -1].legend(frameon=False, fontsize=8)
+    return fig
+
+
+def plot_estimators(frame: pd.DataFrame) -> plt.Figure:
+    """Replace policy: the average variance over chains against E[var_n], per estimator and M."""
+    estimators = sorted(frame["estimator"].unique())
+    fig, axes = plt.subplots(1, len(estimators), figsize=(5 * len(estimators), 3.6), sharey=True, squeeze=False)
+    for ax, estimator in zip(axes[0], estimators):
+        part = frame[frame["estimator"] == estimator]
+        for m, group in part.groupby("m"):
+            summary = group.groupby("generation")["var"].agg(["mean", "median"]).reset_index()
+            line, = ax.plot(summary["generation"], summary["mean"], lw=1.5, label=f"mean over chains, M = {m}")
+            ax.plot(summary["generation"], summary["median"], lw=1, ls=":", color=line.get_color())
+            ax.plot(summary["generation"], expected_var(summary["generation"], m, estimator), "k--", lw=0.8)
+            ax.plot(summary["generation"], np.exp(expected_log_var(summary["generation"], m, estimator)),
+                    "k:", lw=0.8)
+        ax.set(title=f"{estimator} variance estimator", xlabel="generation", yscale="log")
+    axes[0, 0].set_ylabel(r"$\hat\sigma^2_n$ (solid: mean, dotted: median)")
+    axes[0, -1].legend(frameon=False, fontsize=8)
+    return fig
