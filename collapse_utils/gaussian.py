@@ -16,15 +16,17 @@ The closed-form expectations of the paper's Gaussian theorem (Shumailov et al. 2
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
-from typing import Sequence
+from pathlib import Path
+from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from .plotting import band_plot, quantile_bands
+from .plotting import band_plot, log_generations, quantile_bands
 from .recursion import check_positive_int, parse_policy, policy_label, run_generations
 
 ESTIMATORS = {"mle": 0, "unbiased": 1}
@@ -193,6 +195,22 @@ def simulate(m: int, n_generations: int, n_chains: int, policy: str, rng: np.ran
     return frame
 
 
+def simulate_settings(settings: GaussianSettings, rng_for: Callable[..., np.random.Generator],
+                      work_dir: Path, progress: bool = True) -> pd.DataFrame:
+    """Every (M, policy, estimator) of ``settings``, each from its own seeded stream and checkpoint.
+
+    ``rng_for(*keys)`` gives the Generator of one configuration (``Run.rng``); checkpoints in
+    ``work_dir`` let an interrupted run resume, finished configurations included.
+    """
+    record = log_generations(settings.n_generations, 150)
+    frames = []
+    for m, policy, estimator in itertools.product(settings.sample_sizes, settings.policies, settings.estimators):
+        frames.append(simulate(m, settings.n_generations, settings.n_chains, policy, rng_for(m, policy, estimator),
+                               estimator=estimator, method=settings.method, record=record, progress=progress,
+                               checkpoint=work_dir / f"m{m}_{policy.replace(':', '')}_{estimator}.pkl"))
+    return pd.concat(frames, ignore_index=True)
+
+
 # ---------------------------------------------------------------- theory (replace policy)
 # Generation g has been estimated g + 1 times (generation 0 is the fit on real data), so the
 # closed forms below, stated for n estimation steps, are evaluated at n = g + 1.
@@ -234,6 +252,30 @@ def expected_w2(generations: np.ndarray, m: int, estimator: str) -> np.ndarray:
     """E[W2^2(N(0,1), N(mean_n, var_n))] = E[mean^2] + E[var] - 2 E[sd] + 1."""
     return (expected_mean_sq(generations, m, estimator) + expected_var(generations, m, estimator)
             - 2 * expected_sd(generations, m, estimator) + 1)
+
+
+def theory_curves(metric: str, estimator: str) -> Callable[[np.ndarray, int], dict[str, np.ndarray]]:
+    """Closed-form replace-policy curves to overlay on a plot of ``metric`` ('var' or 'w2')."""
+    def curves(generations: np.ndarray, m: int) -> dict[str, np.ndarray]:
+        if metric == "var":
+            return {"E[var], replace": expected_var(generations, m, estimator),
+                    "exp E[log var], replace": np.exp(expected_log_var(generations, m, estimator))}
+        if metric == "w2":
+            return {"E[W2²], replace": expected_w2(generations, m, estimator)}
+        raise ValueError(f"no closed form for metric {metric!r}; use 'var' or 'w2'")
+    return curves
+
+
+def summary_table(frame: pd.DataFrame, collapsed_below: float = 0.01) -> pd.DataFrame:
+    """At the last generation, per M, policy and estimator: median variance, median W2² and the
+    share of chains whose variance fell below ``collapsed_below``."""
+    last = frame[frame["generation"] == frame["generation"].max()]
+    grouped = last.groupby(["estimator", "policy", "m"], sort=False)
+    return pd.DataFrame({
+        "median var": grouped["var"].median(),
+        "median W2²": grouped["w2"].median(),
+        f"share var < {collapsed_below}": grouped["var"].apply(lambda v: (v < collapsed_below).mean()),
+    }).unstack("m")
 
 
 # ---------------------------------------------------------------- figures

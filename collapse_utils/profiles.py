@@ -23,23 +23,26 @@ SETTINGS_CLASSES: dict[str, str] = {
 }
 
 DISCRETE = {
-    "smoke": dict(sample_sizes=[10, 40], n_chains=300, p_grid=[0.1, 0.5], tail_n_samples=100,
-                  tail_generations=100, tail_chains=50),
+    "smoke": dict(sample_sizes=[10, 40], n_chains=300, p_grid=[0.1, 0.5], p_grid_m=40, n_categories=10,
+                  tail_n_samples=100, tail_generations=100, tail_chains=50),
     "default": dict(sample_sizes=[10, 20, 50, 100, 200, 500, 1000], n_chains=2000,
-                    p_grid=[0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], tail_n_samples=1000,
-                    tail_generations=2000, tail_chains=500),
+                    p_grid=[0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], p_grid_m=100, n_categories=20,
+                    tail_n_samples=1000, tail_generations=3000, tail_chains=500),
     "paper": dict(sample_sizes=[10, 20, 50, 100, 200, 500, 1000, 2000], n_chains=10000,
-                  p_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], tail_n_samples=1000,
-                  tail_generations=5000, tail_chains=2000),
+                  p_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], p_grid_m=1000, n_categories=20,
+                  tail_n_samples=1000, tail_generations=5000, tail_chains=2000),
 }
 
 GAUSSIAN = {
     "smoke": dict(sample_sizes=[100, 1000], n_generations=200, n_chains=200,
-                  policies=["replace", "keep_real:0.1", "accumulate"], method="exact"),
-    "default": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=2000, n_chains=2000,
-                    policies=["replace", "keep_real:0.1", "accumulate"], method="exact"),
+                  policies=["replace", "keep_real:0.1", "accumulate"], estimators=["mle", "unbiased"],
+                  method="exact"),
+    "default": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=1000, n_chains=1000,
+                    policies=["replace", "keep_real:0.1", "accumulate"], estimators=["mle", "unbiased"],
+                  method="exact"),
     "paper": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=1000, n_chains=10000,
-                  policies=["replace", "keep_real:0.1", "accumulate"], method="exact"),
+                  policies=["replace", "keep_real:0.1", "accumulate"], estimators=["mle", "unbiased"],
+                  method="exact"),
 }
 
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {

@@ -7,6 +7,7 @@ then uses ``run.rng(...)``, ``run.cached(...)`` and ``run.save_figure(...)``.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,12 +54,15 @@ class Run:
     def cached(self, name: str, compute: Callable[[Path], pd.DataFrame], **key: Any) -> pd.DataFrame:
         """Load result ``name`` or compute it as ``compute(work_dir)`` and save it atomically.
 
-        ``work_dir`` is where ``compute`` may keep checkpoints so that an interrupted run resumes.
-        A provenance sidecar ``result.json`` is written beside ``result.parquet``.
+        ``work_dir`` is where ``compute`` may keep checkpoints so that an interrupted run resumes;
+        it is deleted once the result is saved. A provenance sidecar ``result.json`` is written
+        beside ``result.parquet``.
         """
         folder = self.result_dir(name, **key)
+        work_dir = folder / "checkpoints"
         start = time.monotonic()
-        frame, loaded = cache.cached_frame(folder / "result.parquet", lambda: compute(folder), self.force)
+        frame, loaded = cache.cached_frame(folder / "result.parquet", lambda: compute(work_dir), self.force)
+        shutil.rmtree(work_dir, ignore_errors=True)
         if not loaded:
             write_sidecar(folder / "result.parquet",
                           self.provenance(result=name, key=key, compute_seconds=time.monotonic() - start))

@@ -1,0 +1,216 @@
+"""Discrete distributions re-estimated from finite samples: an absorbing Markov chain.
+
+Each generation draws ``M`` samples from the current categorical distribution and refits it by
+counting, so the counts follow a multinomial (neutral Wright-Fisher) chain whose only absorbing
+states are point masses (Shumailov et al. 2024). One step is one multinomial draw per chain, so
+the cost of a generation does not grow with ``M``.
+
+Theory here: each category's count is itself a two-outcome chain (the category against the rest),
+whose transition matrix gives exact survival curves and exact mean absorption times; the
+diffusion approximation t(p) ~ -2M [p ln p + (1-p) ln(1-p)] is the large-M limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .plotting import band_plot, quantile_bands
+from .recursion import Replace, check_positive_int, run_generations
+
+
+@dataclass(frozen=True)
+class CategoricalExperiment:
+    """Counts of ``K`` categories per chain (shape (chains, K)) refitted by maximum likelihood."""
+
+    def fit(self, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return counts / counts.sum(axis=1, keepdims=True)
+
+    def sample(self, probs: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.multinomial(n, probs)
+
+    def metrics(self, probs: np.ndarray) -> dict[str, np.ndarray]:
+        alive = probs > 0
+        return {"n_alive": alive.sum(axis=1), **{f"p{k}": probs[:, k] for k in range(probs.shape[1])}}
+
+    def subset(self, counts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        return np.stack([rng.multivariate_hypergeometric(row, n) for row in counts])
+
+    def combine(self, parts: Sequence[np.ndarray]) -> np.ndarray:
+        return np.sum(parts, axis=0)
+
+
+def zipf_probabilities(n_categories: int, exponent: float = 1.0) -> np.ndarray:
+    """Probabilities proportional to 1/k^exponent, k = 1..K: a few common and many rare outcomes."""
+    check_positive_int("n_categories", n_categories, minimum=2)
+    weights = 1.0 / np.arange(1, n_categories + 1) ** exponent
+    return weights / weights.sum()
+
+
+def simulate_categories(probs: np.ndarray, m: int, n_generations: int, n_chains: int,
+                        rng: np.random.Generator, record: Sequence[int] | None = None,
+                        progress: bool = True) -> pd.DataFrame:
+    """Chains started from ``M`` real samples of ``probs``; columns ``n_alive`` and ``p0..p{K-1}``."""
+    check_positive_int("sample size M", m, minimum=2)
+    check_positive_int("n_chains", n_chains)
+    real = rng.multinomial(m, np.broadcast_to(probs, (n_chains, len(probs))))
+    return run_generations(CategoricalExperiment(), real, n_generations, m, Replace(), rng,
+                           record=record, progress=progress, description=f"K={len(probs)}, M={m}")
+
+
+def absorption_times(m: int, p: float, n_chains: int, rng: np.random.Generator,
+                     max_generations: int = 1_000_000) -> np.ndarray:
+    """Generations until a two-outcome chain with initial frequency ``p`` is absorbed (0 or M).
+
+    Generation 0 holds ``round(p M)`` real successes; each generation is one binomial draw.
+    """
+    check_positive_int("sample size M", m, minimum=2)
+    check_positive_int("n_chains", n_chains)
+    if not 0 < p < 1:
+        raise ValueError(f"initial frequency p must lie strictly between 0 and 1, got {p}")
+    counts = np.full(n_chains, int(round(p * m)))
+    times = np.zeros(n_chains, dtype=np.int64)
+    active = (counts > 0) & (counts < m)
+    generation = 0
+    while active.any():
+        generation += 1
+        if generation > max_generations:
+            raise RuntimeError(f"{active.sum()} chains not absorbed after {max_generations} generations")
+        counts[active] = rng.binomial(m, counts[active] / m)
+        active_now = (counts > 0) & (counts < m)
+        times[active & ~active_now] = generation
+        active = active_now
+    return times
+
+
+def transition_matrix(m: int) -> np.ndarray:
+    """Two-outcome chain: P[i, j] = P(j successes next | i now) = Binomial(M, i/M) at j."""
+    check_positive_int("sample size M", m, minimum=2)
+    states = np.arange(m + 1)
+    return stats.binom.pmf(states[None, :], m, states[:, None] / m)
+
+
+def exact_mean_absorption_time(m: int, p: float) -> float:
+    """Exact E[absorption time] from ``round(pM)`` successes: solve (I - Q) t = 1 on transient states."""
+    q = transition_matrix(m)[1:-1, 1:-1]
+    t = np.linalg.solve(np.eye(m - 1) - q, np.ones(m - 1))
+    start = int(round(p * m))
+    return 0.0 if start in (0, m) else float(t[start - 1])
+
+
+def diffusion_mean_absorption_time(m: int | np.ndarray, p: float | np.ndarray) -> np.ndarray:
+    """Diffusion approximation of the mean absorption time: -2M [p ln p + (1-p) ln(1-p)]."""
+    p = np.asarray(p, dtype=float)
+    return -2 * np.asarray(m) * (p * np.log(p) + (1 - p) * np.log1p(-p))
+
+
+def survival_curve(m: int, p: float, n_generations: int) -> np.ndarray:
+    """P(a category with initial frequency ``p`` still exists) at generations 0..n, exactly.
+
+    Generation 0 is the fit on ``M`` real samples, so the curve starts at 1 - (1-p)^M.
+    """
+    step = transition_matrix(m)
+    dist = stats.binom.pmf(np.arange(m + 1), m, p)
+    alive = np.empty(n_generations + 1)
+    for generation in range(n_generations + 1):
+        alive[generation] = 1 - dist[0]
+        dist = dist @ step
+    return alive
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and a normal-approximation confidence interval of the mean."""
+    half = stats.norm.ppf(0.5 + level / 2) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean()), float(values.mean() - half), float(values.mean() + half)
+
+
+def absorption_table(cases: Sequence[tuple[int, float]], n_chains: int, rng: np.random.Generator) -> pd.DataFrame:
+    """For each (M, p): simulated mean absorption time with 95% CI, exact value, diffusion approximation."""
+    rows = []
+    for m, p in dict.fromkeys(cases):
+        mean, low, high = mean_ci(absorption_times(m, p, n_chains, rng))
+        rows.append({"m": m, "p": p, "mean": mean, "ci_low": low, "ci_high": high,
+                     "exact": exact_mean_absorption_time(m, p),
+                     "diffusion": float(diffusion_mean_absorption_time(m, p))})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class DiscreteSettings:
+    """Settings of notebook 01."""
+
+    sample_sizes: list[int] = field(default_factory=lambda: [10, 20, 50, 100, 200, 500, 1000])
+    n_chains: int = 2000
+    p_grid: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5])
+    p_grid_m: int = 100
+    n_categories: int = 20
+    tail_n_samples: int = 1000
+    tail_generations: int = 2000
+    tail_chains: int = 500
+
+    def __post_init__(self) -> None:
+        for m in self.sample_sizes:
+            check_positive_int("each sample size M", m, minimum=2)
+        check_positive_int("p_grid_m", self.p_grid_m, minimum=2)
+        for p in self.p_grid:
+            if not 0 < p < 1:
+                raise ValueError(f"every p in p_grid must lie strictly between 0 and 1, got {p}")
+        check_positive_int("n_chains", self.n_chains)
+        check_positive_int("n_categories", self.n_categories, minimum=2)
+        check_positive_int("tail_n_samples", self.tail_n_samples, minimum=2)
+        check_positive_int("tail_generations", self.tail_generations)
+        check_positive_int("tail_chains", self.tail_chains)
+
+    def absorption_cases(self) -> list[tuple[int, float]]:
+        """(M, p) pairs: every M at p = 1/2, then every p at ``p_grid_m``."""
+        return [(m, 0.5) for m in self.sample_sizes] + [(self.p_grid_m, p) for p in self.p_grid]
+
+
+# ---------------------------------------------------------------- figures
+
+def plot_survival(frame: pd.DataFrame, probs: np.ndarray, m: int) -> plt.Figure:
+    """Fraction of chains in which each category survives, against the exact survival curves."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(probs)))
+    generations = np.sort(frame["generation"].unique())
+    shown = np.unique(np.round(np.geomspace(1, len(probs), 6)).astype(int) - 1)
+    for k in shown:
+        alive = frame.assign(alive=frame[f"p{k}"] > 0).groupby("generation")["alive"].mean()
+        ax.plot(alive.index, alive.to_numpy(), color=colors[k], lw=1.8, label=f"p = {probs[k]:.3f}")
+        ax.plot(generations, survival_curve(m, probs[k], generations.max())[generations], "k--", lw=0.8)
+    ax.set(xscale="symlog", xlabel="generation", ylabel="P(category still present)",
+           title=f"Rare outcomes vanish first (M = {m}; dashed: exact theory)")
+    ax.legend(frameon=False, fontsize=8, title="initial probability")
+    return fig
+
+
+def plot_alive(frame: pd.DataFrame) -> plt.Figure:
+    """Surviving categories per chain (median, 5-95% band) and the fraction of absorbed chains."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    band_plot(axes[0], quantile_bands(frame, "n_alive", ["generation"]), "generation")
+    axes[0].set(xscale="symlog", xlabel="generation", ylabel="categories with p > 0")
+    absorbed = (frame["n_alive"] == 1).groupby(frame["generation"]).mean()
+    axes[1].plot(absorbed.index, absorbed.to_numpy(), lw=1.8)
+    axes[1].set(xlabel="generation", ylabel="fraction of chains on a point mass", ylim=(-0.02, 1.02))
+    return fig
+
+
+def plot_absorption(table: pd.DataFrame, p_grid_m: int) -> plt.Figure:
+    """Mean absorption time against M (p = 1/2) and against p (M = ``p_grid_m``): simulation and theory."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, (x, part) in zip(axes, (("m", table[table["p"] == 0.5]), ("p", table[table["m"] == p_grid_m]))):
+        part = part.sort_values(x)
+        ax.errorbar(part[x], part["mean"], yerr=[part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]],
+                    fmt="o", ms=4, capsize=3, label="simulation (95% CI)")
+        ax.plot(part[x], part["exact"], "k-", lw=1, label="exact Markov chain")
+        ax.plot(part[x], part["diffusion"], "r--", lw=1, label=r"$-2M[p\ln p+(1-p)\ln(1-p)]$")
+        ax.set(xlabel="sample size M" if x == "m" else "initial frequency p", ylabel="mean generations to absorption")
+    axes[0].set(xscale="log", yscale="log", title="p = 1/2")
+    axes[1].set(title=f"M = {p_grid_m}")
+    axes[0].legend(frameon=False, fontsize=8)
+    return fig
