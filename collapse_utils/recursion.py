@@ -123,9 +123,10 @@ def parse_policy(text: str) -> Policy:
         return Accumulate()
     if name == "keep_real":
         try:
-            return KeepReal(float(arg or "0.1"))
-        except ValueError as error:
-            raise ValueError(f"bad keep_real fraction in {text!r}: {error}") from None
+            fraction = float(arg or "0.1")
+        except ValueError:
+            raise ValueError(f"bad keep_real fraction in {text!r}: expected a number in [0, 1]") from None
+        return KeepReal(fraction)
     raise ValueError(f"unknown data policy {text!r}; use 'replace', 'accumulate' or 'keep_real:FRACTION'")
 
 

@@ -1,0 +1,74 @@
+"""Discrete resampling: absorption, survival of rare outcomes, mean absorption times."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from collapse_utils import discrete as d
+
+
+def test_every_chain_is_absorbed_on_a_point_mass():
+    frame = d.simulate_categories(d.zipf_probabilities(5), 20, 400, 200, np.random.default_rng(0), progress=False)
+    last = frame[frame["generation"] == 400]
+    assert (last["n_alive"] == 1).all()
+    probs = last[[f"p{k}" for k in range(5)]].to_numpy()
+    assert np.allclose(probs.max(axis=1), 1.0)
+    # outcome k wins with probability p_k (each frequency is a martingale): count ~ Binomial(200, p_0)
+    p0 = d.zipf_probabilities(5)[0]
+    wins = (probs[:, 0] == 1).sum()
+    assert abs(wins - 200 * p0) < 4 * np.sqrt(200 * p0 * (1 - p0))
+
+
+def test_outcomes_never_come_back():
+    frame = d.simulate_categories(d.zipf_probabilities(8), 30, 60, 100, np.random.default_rng(1), progress=False)
+    alive = frame.pivot(index="chain", columns="generation", values="n_alive").to_numpy()
+    assert np.all(np.diff(alive, axis=1) <= 0)
+
+
+def test_survival_matches_exact_curve():
+    probs, m, chains = d.zipf_probabilities(10), 50, 2000
+    frame = d.simulate_categories(probs, m, 40, chains, np.random.default_rng(2), progress=False, record=[40])
+    theory = d.survival_curve(m, probs[-1], 40)[40]
+    observed = (frame[f"p{len(probs) - 1}"] > 0).mean()
+    assert abs(observed - theory) < 4 * np.sqrt(theory * (1 - theory) / chains)
+    assert d.survival_curve(m, probs[0], 40)[40] > theory  # the common outcome outlives the rare one
+
+
+def test_mean_absorption_time_matches_exact_and_diffusion():
+    times = d.absorption_times(100, 0.5, 4000, np.random.default_rng(3))
+    exact = d.exact_mean_absorption_time(100, 0.5)
+    assert abs(times.mean() - exact) < 4 * times.std() / np.sqrt(len(times))
+    assert exact == pytest.approx(d.diffusion_mean_absorption_time(100, 0.5), rel=0.03)
+    assert d.diffusion_mean_absorption_time(1, 0.5) == pytest.approx(2 * np.log(2))
+
+
+def test_exact_mean_time_solves_one_step_recursion():
+    m = 12
+    t = np.array([d.exact_mean_absorption_time(m, i / m) for i in range(m + 1)])
+    assert t[0] == t[m] == 0
+    assert np.allclose(t[1:-1], 1 + (d.transition_matrix(m) @ t)[1:-1])  # first-step analysis
+
+
+def test_absorption_table_confidence_intervals_cover_the_exact_value():
+    table = d.absorption_table([(20, 0.5), (20, 0.2), (50, 0.5)], 3000, np.random.default_rng(4))
+    assert ((table["ci_low"] <= table["exact"]) & (table["exact"] <= table["ci_high"])).all()
+
+
+def test_same_seed_same_result():
+    first = d.absorption_times(30, 0.3, 50, np.random.default_rng(5))
+    assert np.array_equal(first, d.absorption_times(30, 0.3, 50, np.random.default_rng(5)))
+    assert not np.array_equal(first, d.absorption_times(30, 0.3, 50, np.random.default_rng(6)))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: d.absorption_times(1, 0.5, 10, np.random.default_rng()), "sample size M must be an integer >= 2"),
+    (lambda: d.absorption_times(10, 1.0, 10, np.random.default_rng()), "strictly between 0 and 1"),
+    (lambda: d.absorption_times(10, 0.5, 0, np.random.default_rng()), "n_chains must be an integer >= 1"),
+    (lambda: d.zipf_probabilities(1), "n_categories must be an integer >= 2"),
+    (lambda: d.DiscreteSettings(p_grid=[0.5, 1.2]), "every p in p_grid"),
+    (lambda: d.DiscreteSettings(sample_sizes=[10, -5]), "each sample size M"),
+])
+def test_bad_input_is_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

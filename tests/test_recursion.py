@@ -1,0 +1,99 @@
+"""The generational loop: policies, recording, checkpoints and resuming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from collapse_utils.gaussian import ExactGaussian, NaiveGaussian
+from collapse_utils.recursion import Accumulate, KeepReal, Replace, parse_policy, policy_label, run_generations
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptedGaussian(NaiveGaussian):
+    """Raises after ``fits`` calls of fit, as a killed process would stop."""
+
+    def __init__(self, fits):
+        super().__init__("mle")
+        object.__setattr__(self, "left", fits)
+
+    def fit(self, data, rng):
+        object.__setattr__(self, "left", self.left - 1)
+        if self.left < 0:
+            raise Interrupt
+        return super().fit(data, rng)
+
+
+def run(exp, policy, rng, **options):
+    real = NaiveGaussian().real_data(20, 3, np.random.default_rng(0))
+    return run_generations(exp, real, 15, 20, policy, rng, progress=False, **options)
+
+
+@pytest.mark.parametrize("policy", [Replace(), KeepReal(0.25), Accumulate()])
+def test_interrupted_run_resumes_to_identical_result(tmp_path, policy):
+    uninterrupted = run(NaiveGaussian(), policy, np.random.default_rng(1))
+    checkpoint = tmp_path / "state.pkl"
+    with pytest.raises(Interrupt):
+        run(InterruptedGaussian(9), policy, np.random.default_rng(1), checkpoint=checkpoint, checkpoint_seconds=0)
+    assert checkpoint.exists()
+    resumed = run(NaiveGaussian(), policy, np.random.default_rng(999), checkpoint=checkpoint)
+    assert resumed.equals(uninterrupted)
+
+
+def test_policies_build_training_sets_of_the_right_size():
+    exp, rng = NaiveGaussian(), np.random.default_rng(2)
+    real = exp.real_data(10, 4, rng)
+    model = exp.fit(real, rng)
+    keep = KeepReal(0.3)
+    state = keep.start(exp, real, 10, rng)
+    data, _ = keep.training_data(exp, model, state, 10, rng)
+    assert data.shape == (4, 10)
+    assert all(np.isin(data[c, :3], real[c]).all() for c in range(4))  # 3 kept real points per chain
+    pool = Accumulate().start(exp, real, 10, rng)
+    for _ in range(3):
+        _, pool = Accumulate().training_data(exp, model, pool, 10, rng)
+    assert pool.shape == (4, 40)
+    assert np.array_equal(pool[:, :10], real)
+
+
+def test_keep_real_extremes():
+    exp, rng = ExactGaussian(), np.random.default_rng(3)
+    real = exp.real_data(10, 4, rng)
+    model = exp.fit(real, rng)
+    everything = KeepReal(1.0)
+    data, _ = everything.training_data(exp, model, everything.start(exp, real, 10, rng), 10, rng)
+    assert np.array_equal(data.mean, real.mean)
+    nothing = KeepReal(0.0)
+    assert nothing.start(exp, real, 10, rng) is None
+
+
+def test_record_limits_rows_and_labels_policy():
+    frame = run(NaiveGaussian(), KeepReal(0.1), np.random.default_rng(4), record=[0, 15])
+    assert sorted(frame["generation"].unique()) == [0, 15]
+    assert set(frame["policy"]) == {"keep_real_10%"} and len(frame) == 6
+
+
+def test_parse_policy_and_labels():
+    assert policy_label(parse_policy("replace")) == "replace"
+    assert policy_label(parse_policy("accumulate")) == "accumulate"
+    assert parse_policy("keep_real:0.25") == KeepReal(0.25)
+    for bad, message in [("keep_real:-0.1", r"\[0, 1\]"), ("keep_real:abc", "bad keep_real fraction"),
+                         ("replace:3", "unknown data policy")]:
+        with pytest.raises(ValueError, match=message):
+            parse_policy(bad)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n_generations=0), "n_generations must be an integer >= 1"),
+    (dict(n_samples=1), "n_samples must be an integer >= 2"),
+    (dict(n_generations=2.5), "n_generations must be an integer"),
+])
+def test_loop_rejects_bad_sizes(kwargs, message):
+    exp = NaiveGaussian()
+    args = dict(exp=exp, real=exp.real_data(5, 2, np.random.default_rng()), n_generations=3, n_samples=5,
+                policy=Replace(), rng=np.random.default_rng(), progress=False)
+    with pytest.raises(ValueError, match=message):
+        run_generations(**{**args, **kwargs})
