@@ -18,7 +18,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from .plotting import band_plot, quantile_bands
 from .recursion import Replace, check_positive_int, run_generations
@@ -109,17 +109,20 @@ def diffusion_mean_absorption_time(m: int | np.ndarray, p: float | np.ndarray) -
     return -2 * np.asarray(m) * (p * np.log(p) + (1 - p) * np.log1p(-p))
 
 
-def survival_curve(m: int, p: float, n_generations: int) -> np.ndarray:
-    """P(a category with initial frequency ``p`` still exists) at generations 0..n, exactly.
+def survival_curves(m: int, p_values: Sequence[float], n_generations: int) -> np.ndarray:
+    """P(a category of initial frequency p still exists) at generations 0..n, exactly, for each p.
 
-    Generation 0 is the fit on ``M`` real samples, so the curve starts at 1 - (1-p)^M.
+    Generation 0 is the fit on ``M`` real samples, so each curve starts at 1 - (1-p)^M. Returns
+    shape (len(p_values), n_generations + 1). Transition probabilities below 1e-18 are dropped
+    (a sparse matrix), which changes the curves by less than 1e-12.
     """
     step = transition_matrix(m)
-    dist = stats.binom.pmf(np.arange(m + 1), m, p)
-    alive = np.empty(n_generations + 1)
+    step = sparse.csr_array(np.where(step < 1e-18, 0.0, step))
+    dist = stats.binom.pmf(np.arange(m + 1)[None, :], m, np.asarray(p_values, dtype=float)[:, None])
+    alive = np.empty((len(p_values), n_generations + 1))
     for generation in range(n_generations + 1):
-        alive[generation] = 1 - dist[0]
-        dist = dist @ step
+        alive[:, generation] = 1 - dist[:, 0]
+        dist = (step.T @ dist.T).T
     return alive
 
 
@@ -179,10 +182,11 @@ def plot_survival(frame: pd.DataFrame, probs: np.ndarray, m: int) -> plt.Figure:
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(probs)))
     generations = np.sort(frame["generation"].unique())
     shown = np.unique(np.round(np.geomspace(1, len(probs), 6)).astype(int) - 1)
-    for k in shown:
+    theory = survival_curves(m, probs[shown], generations.max())[:, generations]
+    for k, curve in zip(shown, theory):
         alive = frame.assign(alive=frame[f"p{k}"] > 0).groupby("generation")["alive"].mean()
         ax.plot(alive.index, alive.to_numpy(), color=colors[k], lw=1.8, label=f"p = {probs[k]:.3f}")
-        ax.plot(generations, survival_curve(m, probs[k], generations.max())[generations], "k--", lw=0.8)
+        ax.plot(generations, curve, "k--", lw=0.8)
     ax.set(xscale="symlog", xlabel="generation", ylabel="P(category still present)",
            title=f"Rare outcomes vanish first (M = {m}; dashed: exact theory)")
     ax.legend(frameon=False, fontsize=8, title="initial probability")

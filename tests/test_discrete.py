@@ -29,10 +29,11 @@ def test_outcomes_never_come_back():
 def test_survival_matches_exact_curve():
     probs, m, chains = d.zipf_probabilities(10), 50, 2000
     frame = d.simulate_categories(probs, m, 40, chains, np.random.default_rng(2), progress=False, record=[40])
-    theory = d.survival_curve(m, probs[-1], 40)[40]
+    common, rare = d.survival_curves(m, [probs[0], probs[-1]], 40)[:, 40]
     observed = (frame[f"p{len(probs) - 1}"] > 0).mean()
-    assert abs(observed - theory) < 4 * np.sqrt(theory * (1 - theory) / chains)
-    assert d.survival_curve(m, probs[0], 40)[40] > theory  # the common outcome outlives the rare one
+    assert abs(observed - rare) < 4 * np.sqrt(rare * (1 - rare) / chains)
+    assert common > rare  # the common outcome outlives the rare one
+    assert d.survival_curves(m, [0.3], 0)[0, 0] == pytest.approx(1 - 0.7**m)
 
 
 def test_mean_absorption_time_matches_exact_and_diffusion():
