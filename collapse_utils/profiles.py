@@ -20,6 +20,7 @@ PROFILE_NAMES = ("smoke", "default", "paper")
 SETTINGS_CLASSES: dict[str, str] = {
     "01_discrete_markov": "collapse_utils.discrete:DiscreteSettings",
     "02_gaussian": "collapse_utils.gaussian:GaussianSettings",
+    "03_gmm": "collapse_utils.gmm:GMMSettings",
 }
 
 DISCRETE = {
@@ -45,9 +46,22 @@ GAUSSIAN = {
                   method="exact"),
 }
 
+GMM_SHARED = dict(n_real=1000, n_components=2, policies=["keep_real:0.1", "accumulate"], focus_sample_size=1000,
+                  snapshot_generations=[0, 50, 100, 150, 200, 350, 2000], tol=1e-5, max_iter=2000, reg_covar=1e-6,
+                  n_threads=1)
+GMM = {
+    "smoke": {**GMM_SHARED, **dict(sample_sizes=[100, 1000], n_generations=40, n_chains=4, n_real=300,
+                                   accumulate_generations=10, snapshot_generations=[0, 5, 10, 20, 30, 40])},
+    "default": {**GMM_SHARED, **dict(sample_sizes=[500, 1000, 10000], n_generations=2050, n_chains=16,
+                                     accumulate_generations=200)},
+    "paper": {**GMM_SHARED, **dict(sample_sizes=[500, 1000, 10000, 50000, 200000], n_generations=2050,
+                                   n_chains=16, accumulate_generations=500)},
+}
+
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "01_discrete_markov": DISCRETE,
     "02_gaussian": GAUSSIAN,
+    "03_gmm": GMM,
 }
 
 

@@ -1,0 +1,483 @@
+"""Gaussian-mixture collapse (the paper's Supplementary GMM experiment), batched over chains.
+
+Real data are points from a 2-D standard normal; every generation fits a full-covariance
+Gaussian mixture by EM and the next generation refits on samples of that fit (Shumailov et al.,
+Nature 631, 755-759, 2024, Methods). The distance of generation n to generation 0 is the squared
+L2 distance between mixture densities, which has a closed form (:func:`l2_distance_sq`).
+
+Speed comes from :func:`em_fit`, an EM that fits all chains at once with array operations and
+starts from the previous generation's fit (a warm start). It follows scikit-learn's
+``GaussianMixture`` step by step (same M-step, ``reg_covar`` on the diagonal, stop when the mean
+log-likelihood changes by less than ``tol``), so with the same starting point the two give the
+same fit; :func:`fit_sklearn` is that reference, used by the tests and ``benchmarks/gmm_em.py``.
+The trick: the log-density of a Gaussian is linear in the features ``[1, x, x_i x_j]``, so one
+E-step is one batched matrix product plus a log-sum-exp, and one M-step is another product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from .plotting import band_plot, log_generations, quantile_bands
+from .recursion import Accumulate, KeepReal, Replace, check_positive_int, parse_policy, policy_label, run_generations
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
+
+    from .run import Run
+
+_EPS = 10 * np.finfo(np.float64).eps  # added to component masses, as scikit-learn does
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """One Gaussian mixture per chain: weights (C, K), means (C, K, d), covariances (C, K, d, d)."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covs: np.ndarray
+
+    @property
+    def n_chains(self) -> int:
+        return self.weights.shape[0]
+
+    def take(self, chains: np.ndarray | Sequence[int]) -> "Mixture":
+        """The mixtures of the given chains."""
+        return Mixture(self.weights[chains], self.means[chains], self.covs[chains])
+
+    def shifted(self, offset: np.ndarray) -> "Mixture":
+        """Every chain's mixture moved by ``offset`` (shape (C, d))."""
+        return Mixture(self.weights, self.means + offset[:, None, :], self.covs)
+
+
+# --- closed-form L2 distance -------------------------------------------------------------------
+
+def gaussian_overlap(p: Mixture, q: Mixture) -> np.ndarray:
+    """``∫ p(x) q(x) dx`` per chain: ``Σ_ij a_i b_j N(μ_i − ν_j; 0, Σ_i + Γ_j)``."""
+    cov = p.covs[:, :, None] + q.covs[:, None, :]  # (C, K, L, d, d)
+    diff = p.means[:, :, None] - q.means[:, None, :]  # (C, K, L, d)
+    _, logdet = np.linalg.slogdet(cov)
+    maha = np.einsum("...i,...i->...", diff, np.linalg.solve(cov, diff[..., None])[..., 0])
+    d = diff.shape[-1]
+    density = np.exp(-0.5 * (maha + logdet + d * np.log(2 * np.pi)))
+    return np.einsum("ck,cl,ckl->c", p.weights, q.weights, density)
+
+
+def l2_distance_sq(p: Mixture, q: Mixture) -> np.ndarray:
+    """Squared L2 distance ``∫ (p − q)²`` between the mixture densities, per chain (closed form)."""
+    value = gaussian_overlap(p, p) + gaussian_overlap(q, q) - 2 * gaussian_overlap(p, q)
+    return np.maximum(value, 0.0)  # rounding can leave -1e-17 for identical mixtures
+
+
+# --- sampling and likelihood ---------------------------------------------------------------------
+
+def sample_mixture(mix: Mixture, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points of every chain's mixture: points (C, n, d) and their components (C, n)."""
+    check_positive_int("n", n)
+    cumulative = np.cumsum(mix.weights, axis=1)
+    labels = (rng.random((mix.n_chains, n))[..., None] >= cumulative[:, None, :-1]).sum(-1)
+    noise = rng.standard_normal((mix.n_chains, n, mix.means.shape[-1]))
+    chol = np.linalg.cholesky(mix.covs)  # x = mean + L z, one lower-triangular L per component
+    points = np.take_along_axis(mix.means, labels[..., None], axis=1)
+    for i, j in zip(*np.tril_indices(mix.means.shape[-1])):
+        points[..., i] += np.take_along_axis(chol[..., i, j], labels, axis=1) * noise[..., j]
+    return points, labels
+
+
+def log_likelihood(mix: Mixture, x: np.ndarray) -> np.ndarray:
+    """Mean log-likelihood per point of ``x`` (C, n, d) under each chain's mixture, shape (C,)."""
+    shift = x.mean(axis=1)
+    features = _features(x - shift[:, None, :])
+    return _e_step(features, _coefficients(mix.shifted(-shift)))[0]
+
+
+# --- batched EM ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EMResult:
+    """A batched EM fit: the mixtures, the last mean log-likelihood (scikit-learn's
+    ``lower_bound_``), the iterations used and whether ``tol`` was reached, per chain."""
+
+    mixture: Mixture
+    lower_bound: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+
+
+def _features(x: np.ndarray) -> np.ndarray:
+    """``[1, x_1..x_d, x_i x_j (i <= j)]`` per point, transposed: shape (C, m, n)."""
+    rows, cols = np.triu_indices(x.shape[-1])
+    xt = x.transpose(0, 2, 1)
+    return np.concatenate([np.ones_like(xt[:, :1]), xt, xt[:, rows] * xt[:, cols]], axis=1)
+
+
+def _coefficients(mix: Mixture) -> np.ndarray:
+    """Weights ``W`` (C, K, m) with ``log w_k + log N(x; μ_k, Σ_k) = W_k · features(x)``."""
+    d = mix.means.shape[-1]
+    rows, cols = np.triu_indices(d)
+    precision = np.linalg.inv(mix.covs)
+    _, logdet = np.linalg.slogdet(mix.covs)
+    linear = np.einsum("ckij,ckj->cki", precision, mix.means)
+    const = (np.log(mix.weights) - 0.5 * (d * np.log(2 * np.pi) + logdet)
+             - 0.5 * np.einsum("cki,cki->ck", linear, mix.means))
+    quad = -precision[..., rows, cols] * np.where(rows == cols, 0.5, 1.0)
+    return np.concatenate([const[..., None], linear, quad], axis=-1)
+
+
+def _e_step(features: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean log-likelihood (C,) and responsibilities (C, K, n)."""
+    logits = coef @ features
+    top = logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits - top)
+    total = scaled.sum(axis=1, keepdims=True)
+    return (top + np.log(total))[:, 0].mean(axis=1), scaled / total
+
+
+def _m_step(resp: np.ndarray, features: np.ndarray, d: int, reg_covar: float) -> Mixture:
+    """Weights, means and covariances from responsibilities, as scikit-learn computes them."""
+    stats = resp @ features.transpose(0, 2, 1)  # (C, K, m): sums of r, r x, r x_i x_j
+    mass = stats[..., 0]
+    nk = mass + _EPS
+    first = stats[..., 1:1 + d]
+    means = first / nk[..., None]
+    rows, cols = np.triu_indices(d)
+    second = np.zeros(mass.shape + (d, d))
+    second[..., rows, cols] = stats[..., 1 + d:]
+    second[..., cols, rows] = stats[..., 1 + d:]
+    outer = means[..., :, None] * first[..., None, :]
+    covs = (second - outer - outer.swapaxes(-1, -2)
+            + mass[..., None, None] * means[..., :, None] * means[..., None, :]) / nk[..., None, None]
+    covs = covs + reg_covar * np.eye(d)
+    return Mixture(nk / nk.sum(axis=1, keepdims=True), means, covs)
+
+
+def em_fit(x: np.ndarray, init: Mixture, tol: float = 1e-5, max_iter: int = 2000,
+           reg_covar: float = 1e-6) -> EMResult:
+    """Fit every chain of ``x`` (C, n, d) by EM, starting from ``init``; chains stop one by one.
+
+    Each iteration is an E-step (whose mean log-likelihood is the criterion) then an M-step;
+    a chain stops when that log-likelihood changes by less than ``tol``, as in scikit-learn.
+    The data are centred per chain first, so that the quadratic features stay well scaled.
+    """
+    d = x.shape[-1]
+    shift = x.mean(axis=1)
+    all_features = _features(x - shift[:, None, :])
+    current = init.shifted(-shift)
+    weights, means, covs = current.weights.copy(), current.means.copy(), current.covs.copy()
+    lower_bound = np.full(len(x), -np.inf)
+    n_iter = np.zeros(len(x), dtype=int)
+    converged = np.zeros(len(x), dtype=bool)
+    active, features = np.arange(len(x)), all_features
+    for iteration in range(1, max_iter + 1):
+        bound, resp = _e_step(features, _coefficients(Mixture(weights[active], means[active], covs[active])))
+        new = _m_step(resp, features, d, reg_covar)
+        weights[active], means[active], covs[active] = new.weights, new.means, new.covs
+        done = np.abs(bound - lower_bound[active]) < tol
+        lower_bound[active], n_iter[active] = bound, iteration
+        converged[active[done]] = True
+        if done.any():
+            active = active[~done]
+            if not len(active):
+                break
+            features = all_features[active]
+    return EMResult(Mixture(weights, means, covs).shifted(shift), lower_bound, n_iter, converged)
+
+
+def kmeans_init(x: np.ndarray, n_components: int, rng: np.random.Generator, reg_covar: float = 1e-6) -> Mixture:
+    """scikit-learn's default start: one k-means run per chain, then an M-step on its labels."""
+    from sklearn.cluster import KMeans
+
+    seeds = rng.integers(2**31 - 1, size=len(x))
+    resp = np.zeros((len(x), n_components, x.shape[1]))
+    with threadpool_limits(1):  # tiny problems: OpenMP threads only contend
+        for chain, (points, seed) in enumerate(zip(x, seeds)):
+            kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=np.random.RandomState(seed))
+            resp[chain, kmeans.fit(points).labels_, np.arange(x.shape[1])] = 1.0
+    shift = x.mean(axis=1)
+    return _m_step(resp, _features(x - shift[:, None, :]), x.shape[-1], reg_covar).shifted(shift)
+
+
+def fit_sklearn(x: np.ndarray, n_components: int = 2, tol: float = 1e-5, max_iter: int = 2000,
+                reg_covar: float = 1e-6, init: Mixture | None = None,
+                seeds: Sequence[int] | None = None) -> tuple[Mixture, np.ndarray]:
+    """The reference: one scikit-learn ``GaussianMixture`` fit per chain, in a loop.
+
+    With ``init`` the fit starts from those mixtures; otherwise from k-means with ``seeds``
+    (one per chain). Returns the mixtures and the number of EM iterations per chain.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    fits = []
+    with threadpool_limits(1):  # single-threaded, like em_fit; OpenMP threads only contend here
+        for chain, points in enumerate(x):
+            start = {} if init is None else dict(
+                weights_init=init.weights[chain], means_init=init.means[chain],
+                precisions_init=np.linalg.inv(init.covs[chain]))
+            model = GaussianMixture(n_components, covariance_type="full", tol=tol, max_iter=max_iter,
+                                    reg_covar=reg_covar, random_state=None if seeds is None else int(seeds[chain]),
+                                    **start).fit(points)
+            fits.append(model)
+    mixture = Mixture(np.stack([m.weights_ for m in fits]), np.stack([m.means_ for m in fits]),
+                      np.stack([m.covariances_ for m in fits]))
+    return mixture, np.array([m.n_iter_ for m in fits])
+
+
+# --- the experiment for run_generations ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class GMMModel:
+    """Generation n's mixtures, the generation-0 mixtures they are compared with, and EM diagnostics."""
+
+    mixture: Mixture
+    origin: Mixture
+    fit: EMResult
+
+
+@dataclass
+class GMMExperiment:
+    """Mixture fitting for :func:`~collapse_utils.recursion.run_generations`; data are (C, n, d).
+
+    The first fit of a run starts from k-means (scikit-learn's default); every later fit starts
+    from the mixture that :meth:`sample` last drew from, i.e. the previous generation. That
+    warm start is handed over through the experiment and used once, so a run resumed from a
+    checkpoint (whose loop samples the restored model before fitting) behaves the same.
+    """
+
+    n_components: int = 2
+    tol: float = 1e-5
+    max_iter: int = 2000
+    reg_covar: float = 1e-6
+    _warm: GMMModel | None = field(default=None, init=False, repr=False)
+
+    def fit(self, data: np.ndarray, rng: np.random.Generator) -> GMMModel:
+        warm, self._warm = self._warm, None
+        start = warm.mixture if warm is not None else kmeans_init(data, self.n_components, rng, self.reg_covar)
+        result = em_fit(data, start, self.tol, self.max_iter, self.reg_covar)
+        return GMMModel(result.mixture, warm.origin if warm is not None else result.mixture, result)
+
+    def sample(self, model: GMMModel, n: int, rng: np.random.Generator) -> np.ndarray:
+        self._warm = model
+        return sample_mixture(model.mixture, n, rng)[0]
+
+    def metrics(self, model: GMMModel) -> dict[str, np.ndarray]:
+        mix = model.mixture
+        spread = np.sqrt(np.einsum("ckii->ck", mix.covs) / mix.means.shape[-1])
+        return {
+            "l2_sq": l2_distance_sq(mix, model.origin),
+            "spread": (mix.weights * spread).sum(axis=1),
+            "log_likelihood": model.fit.lower_bound,
+            "n_iter": model.fit.n_iter,
+            "converged": model.fit.converged,
+            **mixture_columns(mix),
+        }
+
+    def subset(self, data: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        order = np.argsort(rng.random(data.shape[:2]), axis=1)[:, :n]
+        return np.take_along_axis(data, order[..., None], axis=1)
+
+    def combine(self, parts: Sequence[np.ndarray]) -> np.ndarray:
+        return np.concatenate(list(parts), axis=1)
+
+
+def mixture_columns(mix: Mixture) -> dict[str, np.ndarray]:
+    """The mixture parameters as flat columns (``weight_k``, ``mean_k_i``, ``cov_k_ij``), per chain."""
+    columns = {}
+    n_components, d = mix.means.shape[1:]
+    for k in range(n_components):
+        columns[f"weight_{k}"] = mix.weights[:, k]
+        for i in range(d):
+            columns[f"mean_{k}_{i}"] = mix.means[:, k, i]
+        for i, j in zip(*np.triu_indices(d)):
+            columns[f"cov_{k}_{i}{j}"] = mix.covs[:, k, i, j]
+    return columns
+
+
+def mixture_from_columns(rows: pd.DataFrame) -> Mixture:
+    """Inverse of :func:`mixture_columns`: one mixture per row of a frame of recorded metrics."""
+    n_components = sum(1 for c in rows.columns if c.startswith("weight_"))
+    d = sum(1 for c in rows.columns if c.startswith("mean_0_"))
+    weights = np.stack([rows[f"weight_{k}"] for k in range(n_components)], axis=1)
+    means = np.stack([[rows[f"mean_{k}_{i}"] for i in range(d)] for k in range(n_components)]).transpose(2, 0, 1)
+    covs = np.zeros((len(rows), n_components, d, d))
+    for k in range(n_components):
+        for i, j in zip(*np.triu_indices(d)):
+            covs[:, k, i, j] = covs[:, k, j, i] = rows[f"cov_{k}_{i}{j}"]
+    return Mixture(weights, means, covs)
+
+
+# --- settings and the notebook's runs -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class GMMSettings:
+    """Settings of notebook 03_gmm (validated on creation; see ``profiles.GMM``)."""
+
+    sample_sizes: list[int]  # N of the Replace chains, one line per N
+    n_generations: int  # generations after generation 0 (the paper: 2050)
+    n_chains: int  # independent chains per condition (bands over chains)
+    n_real: int = 1000  # real points per chain, from a 2-D standard normal
+    n_components: int = 2
+    policies: list[str] = field(default_factory=lambda: ["keep_real:0.1", "accumulate"])  # beside replace
+    focus_sample_size: int = 1000  # N of the snapshots and of the policy comparison
+    accumulate_generations: int = 200  # Accumulate's pool grows by N each generation: fewer generations
+    snapshot_generations: list[int] = field(default_factory=lambda: [0, 50, 100, 150, 200, 350, 2000])
+    tol: float = 1e-5
+    max_iter: int = 2000
+    reg_covar: float = 1e-6
+    n_threads: int = 1  # BLAS/OpenMP threads
+
+    def __post_init__(self) -> None:
+        if not self.sample_sizes:
+            raise ValueError("sample_sizes must list at least one sample size N, e.g. [500, 1000]")
+        for n in self.sample_sizes:
+            check_positive_int("each of sample_sizes", n, minimum=2)
+        for name in ("n_generations", "n_chains", "n_components", "max_iter", "n_threads"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("n_real", self.n_real, minimum=max(2, self.n_components))
+        check_positive_int("accumulate_generations", self.accumulate_generations)
+        if self.accumulate_generations > self.n_generations:
+            raise ValueError(f"accumulate_generations ({self.accumulate_generations}) must not exceed "
+                             f"n_generations ({self.n_generations})")
+        if self.focus_sample_size not in self.sample_sizes:
+            raise ValueError(f"focus_sample_size ({self.focus_sample_size}) must be one of sample_sizes "
+                             f"{self.sample_sizes}: the policies are compared with its Replace chains")
+        for text in self.policies:
+            policy = parse_policy(text)
+            if isinstance(policy, Replace):
+                raise ValueError("policies lists the policies compared with replace; do not list 'replace' itself")
+            if isinstance(policy, KeepReal) and policy.n_real(self.focus_sample_size) > self.n_real:
+                raise ValueError(f"{text} at N={self.focus_sample_size} keeps {policy.n_real(self.focus_sample_size)} "
+                                 f"real points but n_real is {self.n_real}; raise n_real or lower the fraction")
+        late = [g for g in self.snapshot_generations if not 0 <= g <= self.n_generations]
+        if late or not self.snapshot_generations:
+            raise ValueError(f"snapshot_generations must be a non-empty list of generations in "
+                             f"[0, n_generations={self.n_generations}], got {self.snapshot_generations}")
+        if not (self.tol > 0 and self.reg_covar > 0):
+            raise ValueError(f"tol and reg_covar must be > 0 (reg_covar keeps covariances positive "
+                             f"definite), got tol={self.tol}, reg_covar={self.reg_covar}")
+
+    def experiment(self) -> GMMExperiment:
+        return GMMExperiment(self.n_components, self.tol, self.max_iter, self.reg_covar)
+
+    def conditions(self) -> list[tuple[int, str, int]]:
+        """(N, policy, generations) of every run: Replace per N, then the other policies at the focus N."""
+        runs = [(n, "replace", self.n_generations) for n in self.sample_sizes]
+        for text in self.policies:
+            generations = self.accumulate_generations if isinstance(parse_policy(text), Accumulate) else self.n_generations
+            runs.append((self.focus_sample_size, text, generations))
+        return runs
+
+
+def real_data(settings: GMMSettings, rng: np.random.Generator) -> np.ndarray:
+    """Each chain's real data: ``n_real`` points of a 2-D standard normal, shape (C, n_real, 2)."""
+    return rng.standard_normal((settings.n_chains, settings.n_real, 2))
+
+
+def record_generations(n_generations: int, snapshots: Sequence[int], n_points: int = 300) -> np.ndarray:
+    """Generations to record: dense at the start (log-spaced), every few later, and the snapshots."""
+    step = max(1, n_generations // n_points)
+    grid = np.concatenate([log_generations(n_generations, n_points // 3), np.arange(0, n_generations + 1, step),
+                           [g for g in snapshots if g <= n_generations], [n_generations]])
+    return np.unique(grid)
+
+
+def run_condition(settings: GMMSettings, n_samples: int, policy: str, n_generations: int, real: np.ndarray,
+                  rng: np.random.Generator, checkpoint: Path | None = None, progress: bool = True) -> pd.DataFrame:
+    """Run one (N, policy) condition over all chains; tidy frame with ``n_samples`` and ``policy`` columns."""
+    with threadpool_limits(settings.n_threads):
+        frame = run_generations(settings.experiment(), real, n_generations, n_samples, parse_policy(policy), rng,
+                                record=record_generations(n_generations, settings.snapshot_generations),
+                                checkpoint=checkpoint, progress=progress,
+                                description=f"N={n_samples} {policy}")
+    frame.insert(0, "n_samples", n_samples)
+    return frame
+
+
+def run_all(run: "Run", progress: bool = True) -> pd.DataFrame:
+    """Every condition of ``run.settings``, each cached (and resumable) on its own; one frame."""
+    settings = run.settings
+    real = real_data(settings, run.rng("real"))
+    frames = []
+    for n, policy, generations in settings.conditions():
+        def compute(folder: Path, n: int = n, policy: str = policy, generations: int = generations) -> pd.DataFrame:
+            checkpoint = folder / "checkpoint.pkl"
+            frame = run_condition(settings, n, policy, generations, real, run.rng("chains", n, policy),
+                                  checkpoint, progress)
+            checkpoint.unlink(missing_ok=True)  # the cached frame replaces it
+            return frame
+        frames.append(run.cached("chains", compute, n_samples=n, policy=policy, generations=generations))
+    return pd.concat(frames, ignore_index=True)
+
+
+# --- figures and tables ------------------------------------------------------------------------
+
+def _condition_styles(frame: pd.DataFrame) -> list[tuple[int, str, dict]]:
+    """(N, policy label, line style) of every condition in ``frame``: one colour per N for
+    Replace, dashed and dotted black lines for the other policies."""
+    import seaborn as sns
+
+    sizes = sorted(frame.loc[frame.policy == "replace", "n_samples"].unique())
+    colours = dict(zip(sizes, sns.color_palette("viridis", len(sizes))))
+    styles = [(n, "replace", dict(color=colours[n], label=f"replace, N={n:,}")) for n in sizes]
+    others = [p for p in frame.policy.unique() if p != "replace"]
+    for policy, dashes in zip(others, ("--", ":", "-.")):
+        n = int(frame.loc[frame.policy == policy, "n_samples"].iloc[0])
+        styles.append((n, policy, dict(color="black", linestyle=dashes, label=f"{policy}, N={n:,}")))
+    return styles
+
+
+def plot_over_generations(frame: pd.DataFrame, metric: str, ylabel: str) -> "plt.Figure":
+    """Median and 5-95% band over chains of ``metric`` per generation, one line per condition, log y."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for n, policy, style in _condition_styles(frame):
+        rows = frame[(frame.n_samples == n) & (frame.policy == policy) & (frame.generation > 0)]
+        bands = quantile_bands(rows, metric, ["generation"])
+        band_plot(ax, bands, "generation", label=style["label"], color=style["color"], alpha=0.15)
+        ax.lines[-1].set_linestyle(style.get("linestyle", "-"))
+    ax.set(yscale="log", xlabel="generation", ylabel=ylabel)
+    ax.legend(fontsize=8, ncol=2)
+    return fig
+
+
+def plot_snapshots(frame: pd.DataFrame, real: np.ndarray, n_samples: int, generations: Sequence[int],
+                   rng: np.random.Generator, chain: int = 0, limit: float = 3.0) -> "plt.Figure":
+    """Real data of one chain beside ``n_samples`` points drawn from its Replace mixture at each of
+    ``generations``, coloured by the component that drew them, on fixed axes [-limit, limit]²."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    rows = frame[(frame.policy == "replace") & (frame.n_samples == n_samples) & (frame.chain == chain)]
+    rows = rows.set_index("generation").loc[list(generations)]
+    mixtures = mixture_from_columns(rows)
+    colours = np.array(sns.color_palette("colorblind", mixtures.weights.shape[1]))
+    n_panels = len(generations) + 1
+    fig, axes = plt.subplots(2, (n_panels + 1) // 2, figsize=(2.6 * ((n_panels + 1) // 2), 5.4),
+                             sharex=True, sharey=True, squeeze=False)
+    panels = axes.ravel()
+    panels[0].scatter(*real[chain].T, s=2, color="0.4", alpha=0.5, lw=0)
+    panels[0].set_title("real data")
+    for ax, generation, index in zip(panels[1:], generations, range(len(generations))):
+        points, labels = sample_mixture(mixtures.take([index]), n_samples, rng)
+        ax.scatter(*points[0].T, s=2, c=colours[labels[0]], alpha=0.5, lw=0)
+        ax.set_title(f"generation {generation}")
+    for ax in panels:
+        ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal")
+    for ax in panels[n_panels:]:
+        ax.set_visible(False)
+    return fig
+
+
+def summary_table(frame: pd.DataFrame, metric: str = "l2_sq", generations: Sequence[int] = (100, 500, 1000, 2050)
+                  ) -> pd.DataFrame:
+    """Median (5%-95% range) of ``metric`` over chains at a few generations, one row per condition."""
+    wanted = frame[frame.generation.isin(generations)]
+    bands = quantile_bands(wanted, metric, ["policy", "n_samples", "generation"])
+    bands["value"] = [f"{m:.3g} ({lo:.2g}-{hi:.2g})" for m, lo, hi in zip(bands["median"], bands.low, bands.high)]
+    return bands.pivot(index=["policy", "n_samples"], columns="generation", values="value")

@@ -1,0 +1,231 @@
+"""Gaussian-mixture experiment: closed-form L2 distance, batched EM against scikit-learn, sampling,
+positive-definite covariances, settings errors, determinism and resume of the generational loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import multivariate_normal
+
+from collapse_utils import gmm
+from collapse_utils.profiles import load_settings
+
+
+def random_mixtures(rng: np.random.Generator, n_chains: int = 5, k: int = 2, d: int = 2) -> gmm.Mixture:
+    """Random mixtures with well-conditioned covariances."""
+    weights = rng.dirichlet(np.ones(k), size=n_chains)
+    means = rng.normal(0, 1.5, size=(n_chains, k, d))
+    factors = rng.normal(0, 0.6, size=(n_chains, k, d, d))
+    covs = factors @ factors.swapaxes(-1, -2) + 0.2 * np.eye(d)
+    return gmm.Mixture(weights, means, covs)
+
+
+def mixture_density(mix: gmm.Mixture, chain: int, points: np.ndarray) -> np.ndarray:
+    return sum(w * multivariate_normal(m, c).pdf(points)
+               for w, m, c in zip(mix.weights[chain], mix.means[chain], mix.covs[chain]))
+
+
+def sort_components(mix: gmm.Mixture) -> gmm.Mixture:
+    """Components ordered by their first mean coordinate (EM solutions match up to order)."""
+    order = np.argsort(mix.means[..., 0], axis=1)
+    return gmm.Mixture(np.take_along_axis(mix.weights, order, 1), np.take_along_axis(mix.means, order[..., None], 1),
+                       np.take_along_axis(mix.covs, order[..., None, None], 1))
+
+
+# --- closed-form L2 distance ------------------------------------------------------------------
+
+def test_l2_zero_for_identical_and_symmetric():
+    rng = np.random.default_rng(1)
+    p, q = random_mixtures(rng), random_mixtures(rng)
+    np.testing.assert_allclose(gmm.l2_distance_sq(p, p), 0.0, atol=1e-14)
+    np.testing.assert_allclose(gmm.l2_distance_sq(p, q), gmm.l2_distance_sq(q, p), rtol=1e-12)
+    assert np.all(gmm.l2_distance_sq(p, q) > 1e-4)
+
+
+def test_l2_of_two_unit_gaussians_has_known_value():
+    # ∫(N(0,I) − N(δ,I))² = (1 − exp(−|δ|²/4)) / (2π) in two dimensions
+    delta = np.array([0.0, 0.5, 1.0, 3.0])
+    one = np.ones((4, 1))
+    p = gmm.Mixture(one, np.zeros((4, 1, 2)), np.broadcast_to(np.eye(2), (4, 1, 2, 2)))
+    q = gmm.Mixture(one, np.stack([delta, np.zeros(4)], -1)[:, None], p.covs)
+    np.testing.assert_allclose(gmm.l2_distance_sq(p, q), (1 - np.exp(-delta**2 / 4)) / (2 * np.pi), rtol=1e-12)
+
+
+def test_l2_matches_grid_integration():
+    rng = np.random.default_rng(2)
+    p, q = random_mixtures(rng, n_chains=3), random_mixtures(rng, n_chains=3)
+    axis = np.linspace(-12, 12, 401)
+    grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+    cell = (axis[1] - axis[0]) ** 2
+    numeric = [np.sum((mixture_density(p, c, grid) - mixture_density(q, c, grid)) ** 2) * cell for c in range(3)]
+    np.testing.assert_allclose(gmm.l2_distance_sq(p, q), numeric, rtol=1e-6)
+
+
+# --- sampling and likelihood ------------------------------------------------------------------
+
+def test_samples_have_the_mixture_moments():
+    rng = np.random.default_rng(3)
+    mix = random_mixtures(rng, n_chains=3)
+    n = 200_000
+    points, labels = gmm.sample_mixture(mix, n, rng)
+    assert points.shape == (3, n, 2) and labels.shape == (3, n)
+    share = (labels == 0).mean(axis=1)
+    w = mix.weights[:, 0]
+    assert np.all(np.abs(share - w) < 5 * np.sqrt(w * (1 - w) / n))
+    mean = np.einsum("ck,cki->ci", mix.weights, mix.means)
+    second = np.einsum("ck,ckij->cij", mix.weights, mix.covs + mix.means[..., :, None] * mix.means[..., None, :])
+    cov = second - mean[:, :, None] * mean[:, None, :]
+    scale = np.sqrt(np.einsum("cii->ci", cov) / n)  # standard error of each mean coordinate
+    assert np.all(np.abs(points.mean(axis=1) - mean) < 5 * scale)
+    np.testing.assert_allclose(np.stack([np.cov(x.T) for x in points]), cov, atol=0.03 * np.abs(cov).max())
+
+
+def test_log_likelihood_matches_scipy():
+    rng = np.random.default_rng(4)
+    mix = random_mixtures(rng, n_chains=2)
+    x = rng.normal(0, 2, size=(2, 50, 2))
+    expected = [np.log(mixture_density(mix, c, x[c])).mean() for c in range(2)]
+    np.testing.assert_allclose(gmm.log_likelihood(mix, x), expected, rtol=1e-10)
+
+
+def test_parameter_columns_round_trip():
+    mix = random_mixtures(np.random.default_rng(5))
+    back = gmm.mixture_from_columns(pd.DataFrame(gmm.mixture_columns(mix)))
+    for a, b in zip((mix.weights, mix.means, mix.covs), (back.weights, back.means, back.covs)):
+        np.testing.assert_array_equal(a, b)
+
+
+# --- batched EM against scikit-learn ----------------------------------------------------------
+
+def assert_same_fit(ours: gmm.Mixture, reference: gmm.Mixture, x: np.ndarray) -> None:
+    """Stated tolerance: mean log-likelihood within 1e-9, parameters within 1e-7 (up to component order)."""
+    np.testing.assert_allclose(gmm.log_likelihood(ours, x), gmm.log_likelihood(reference, x), atol=1e-9)
+    ours, reference = sort_components(ours), sort_components(reference)
+    for a, b in zip((ours.weights, ours.means, ours.covs), (reference.weights, reference.means, reference.covs)):
+        np.testing.assert_allclose(a, b, atol=1e-7)
+
+
+def test_em_from_kmeans_matches_sklearn():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((6, 400, 2))
+    seeds = np.random.default_rng(60).integers(2**31 - 1, size=6)  # the seeds kmeans_init draws
+    ours = gmm.em_fit(x, gmm.kmeans_init(x, 2, np.random.default_rng(60)))
+    reference, n_iter = gmm.fit_sklearn(x, seeds=seeds)
+    assert_same_fit(ours.mixture, reference, x)
+    np.testing.assert_array_equal(ours.n_iter, n_iter)
+    assert ours.converged.all()
+
+
+def test_warm_started_em_matches_sklearn_on_resampled_data():
+    rng = np.random.default_rng(7)
+    start = random_mixtures(rng, n_chains=6)
+    x = gmm.sample_mixture(start, 500, rng)[0]
+    ours = gmm.em_fit(x, start)
+    reference, n_iter = gmm.fit_sklearn(x, init=start)
+    assert_same_fit(ours.mixture, reference, x)
+    np.testing.assert_array_equal(ours.n_iter, n_iter)
+
+
+def test_em_never_decreases_likelihood_and_stops_at_max_iter():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((4, 300, 2))
+    start = gmm.kmeans_init(x, 2, rng)
+    bounds = []
+    for _ in range(8):
+        fit = gmm.em_fit(x, start, tol=1e-300, max_iter=1)
+        bounds.append(gmm.log_likelihood(fit.mixture, x))
+        start = fit.mixture
+        assert np.all(fit.n_iter == 1) and not fit.converged.any()
+    assert np.all(np.diff(bounds, axis=0) >= -1e-12)
+
+
+def test_covariances_stay_positive_definite_on_degenerate_data():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 50, 2))
+    x[0] = 1.5  # every point identical
+    x[1, :, 1] = 2 * x[1, :, 0]  # all points on a line
+    start = random_mixtures(rng, n_chains=3)
+    start = gmm.Mixture(start.weights, start.means + np.array([0.0, 0.0, 40.0])[:, None, None], start.covs)  # empty component
+    fit = gmm.em_fit(x, start, reg_covar=1e-6)
+    eigenvalues = np.linalg.eigvalsh(fit.mixture.covs)
+    assert np.all(np.isfinite(fit.mixture.means)) and np.all(eigenvalues >= 1e-6 * (1 - 1e-9))
+    np.testing.assert_allclose(fit.mixture.weights.sum(axis=1), 1.0)
+
+
+def test_long_small_sample_chains_keep_valid_mixtures():
+    settings = load_settings("03_gmm", "smoke", {"n_chains": 6})
+    real = gmm.real_data(settings, np.random.default_rng(10))
+    frame = gmm.run_condition(settings, 20, "replace", 150, real, np.random.default_rng(11), progress=False)
+    mixtures = gmm.mixture_from_columns(frame)
+    assert np.all(np.linalg.eigvalsh(mixtures.covs) > 0) and np.all(np.isfinite(frame.l2_sq))
+    # collapse: with N = 20 a single Gaussian keeps E[σ²] = (19/20)^150 ≈ 5e-4 of its variance
+    first = frame[frame.generation == 0].spread.median()
+    last = frame[frame.generation == 150].spread.median()
+    assert last < 0.3 * first
+    assert frame[frame.generation == 150].l2_sq.median() > 10 * frame[frame.generation == 1].l2_sq.median()
+
+
+# --- the experiment in the generational loop --------------------------------------------------
+
+def test_subset_and_combine_work_chain_by_chain():
+    exp = gmm.GMMExperiment()
+    data = np.arange(3 * 10 * 2, dtype=float).reshape(3, 10, 2)
+    part = exp.subset(data, 4, np.random.default_rng(12))
+    assert part.shape == (3, 4, 2)
+    for chain in range(3):
+        rows = {tuple(r) for r in part[chain]}
+        assert len(rows) == 4 and rows <= {tuple(r) for r in data[chain]}
+    assert exp.combine([data, part]).shape == (3, 14, 2)
+
+
+def test_policies_produce_expected_training_sizes_and_anchor():
+    settings = load_settings("03_gmm", "smoke")
+    real = gmm.real_data(settings, np.random.default_rng(13))
+    frames = {p: gmm.run_condition(settings, 200, p, 30, real, np.random.default_rng(14), progress=False)
+              for p in ("replace", "keep_real:0.5", "accumulate")}
+    assert set(frames["accumulate"].generation) >= {0, 30}
+    median = {p: f[f.generation == 30].l2_sq.median() for p, f in frames.items()}
+    assert median["accumulate"] < median["replace"] and median["keep_real:0.5"] < median["replace"]
+
+
+def test_same_seed_same_numbers_and_resume_is_seamless(tmp_path):
+    settings = load_settings("03_gmm", "smoke")
+    real = gmm.real_data(settings, np.random.default_rng(15))
+    run = lambda g, seed, ckpt=None: gmm.run_condition(settings, 100, "replace", g, real, np.random.default_rng(seed),
+                                                       ckpt, progress=False)
+    straight = run(12, 16)
+    pd.testing.assert_frame_equal(straight, run(12, 16))
+    assert not np.allclose(straight.l2_sq, run(12, 17).l2_sq)
+    run(6, 16, tmp_path / "state.pkl")  # stops after generation 6, as if interrupted
+    resumed = run(12, 16, tmp_path / "state.pkl")
+    pd.testing.assert_frame_equal(straight, resumed)
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("override, message", [
+    ({"sample_sizes": []}, "at least one sample size"),
+    ({"sample_sizes": [1, 1000]}, "each of sample_sizes must be an integer >= 2"),
+    ({"n_chains": 0}, "n_chains must be an integer >= 1"),
+    ({"n_real": 1}, "n_real must be an integer >= 2"),
+    ({"focus_sample_size": 500}, "focus_sample_size .* must be one of sample_sizes"),
+    ({"policies": ["replace"]}, "do not list 'replace'"),
+    ({"policies": ["forget"]}, "unknown data policy"),
+    ({"policies": ["keep_real:0.5"]}, "keeps 500 real points but n_real is 300"),
+    ({"snapshot_generations": [0, 41]}, r"snapshot_generations must be .*\[0, n_generations=40\]"),
+    ({"accumulate_generations": 41}, "must not exceed n_generations"),
+    ({"reg_covar": 0.0}, "reg_covar must be > 0"),
+    ({"tol": -1.0}, "tol and reg_covar must be > 0"),
+])
+def test_bad_settings_are_refused_with_a_clear_error(override, message):
+    with pytest.raises(ValueError, match=message):
+        load_settings("03_gmm", "smoke", override)
+
+
+def test_conditions_cover_every_size_and_policy():
+    settings = load_settings("03_gmm", "default")
+    assert settings.conditions() == [(500, "replace", 2050), (1000, "replace", 2050), (10000, "replace", 2050),
+                                     (1000, "keep_real:0.1", 2050), (1000, "accumulate", 200)]
+    paper = load_settings("03_gmm", "paper")
+    assert paper.sample_sizes == [500, 1000, 10000, 50000, 200000] and paper.n_generations == 2050
