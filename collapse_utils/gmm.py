@@ -132,11 +132,13 @@ def _coefficients(mix: Mixture) -> np.ndarray:
 
 def _e_step(features: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean log-likelihood (C,) and responsibilities (C, K, n)."""
-    logits = coef @ features
-    top = logits.max(axis=1, keepdims=True)
-    scaled = np.exp(logits - top)
-    total = scaled.sum(axis=1, keepdims=True)
-    return (top + np.log(total))[:, 0].mean(axis=1), scaled / total
+    resp = coef @ features  # the log-joint densities, turned into responsibilities in place
+    top = resp.max(axis=1, keepdims=True)
+    resp -= top
+    np.exp(resp, out=resp)
+    total = resp.sum(axis=1, keepdims=True)
+    resp /= total
+    return (top + np.log(total))[:, 0].mean(axis=1), resp
 
 
 def _m_step(resp: np.ndarray, features: np.ndarray, d: int, reg_covar: float) -> Mixture:
@@ -150,10 +152,9 @@ def _m_step(resp: np.ndarray, features: np.ndarray, d: int, reg_covar: float) ->
     second = np.zeros(mass.shape + (d, d))
     second[..., rows, cols] = stats[..., 1 + d:]
     second[..., cols, rows] = stats[..., 1 + d:]
-    outer = means[..., :, None] * first[..., None, :]
-    covs = (second - outer - outer.swapaxes(-1, -2)
-            + mass[..., None, None] * means[..., :, None] * means[..., None, :]) / nk[..., None, None]
-    covs = covs + reg_covar * np.eye(d)
+    # Σ r (x − m)(x − m)ᵀ / nk with m = first / nk, expanded in the sums
+    covs = second / nk[..., None, None] - (1 + _EPS / nk)[..., None, None] * means[..., :, None] * means[..., None, :]
+    covs += reg_covar * np.eye(d)
     return Mixture(nk / nk.sum(axis=1, keepdims=True), means, covs)
 
 
@@ -165,28 +166,37 @@ def em_fit(x: np.ndarray, init: Mixture, tol: float = 1e-5, max_iter: int = 2000
     a chain stops when that log-likelihood changes by less than ``tol``, as in scikit-learn.
     The data are centred per chain first, so that the quadratic features stay well scaled.
     """
-    d = x.shape[-1]
     shift = x.mean(axis=1)
-    all_features = _features(x - shift[:, None, :])
+    features = _features(x - shift[:, None, :])
     current = init.shifted(-shift)
-    weights, means, covs = current.weights.copy(), current.means.copy(), current.covs.copy()
+    final = Mixture(*(np.empty_like(a) for a in (current.weights, current.means, current.covs)))
     lower_bound = np.full(len(x), -np.inf)
     n_iter = np.zeros(len(x), dtype=int)
     converged = np.zeros(len(x), dtype=bool)
-    active, features = np.arange(len(x)), all_features
+    active = np.arange(len(x))  # chains still iterating; `current`, `features`, `bound` hold only these
+    bound = lower_bound.copy()
     for iteration in range(1, max_iter + 1):
-        bound, resp = _e_step(features, _coefficients(Mixture(weights[active], means[active], covs[active])))
-        new = _m_step(resp, features, d, reg_covar)
-        weights[active], means[active], covs[active] = new.weights, new.means, new.covs
-        done = np.abs(bound - lower_bound[active]) < tol
-        lower_bound[active], n_iter[active] = bound, iteration
-        converged[active[done]] = True
+        previous = bound
+        bound, resp = _e_step(features, _coefficients(current))
+        current = _m_step(resp, features, x.shape[-1], reg_covar)
+        done = np.abs(bound - previous) < tol
+        if iteration == max_iter:
+            _store(final, current, active, ~done)
+            lower_bound[active], n_iter[active] = bound, iteration
         if done.any():
-            active = active[~done]
+            _store(final, current, active, done)
+            lower_bound[active[done]], n_iter[active[done]], converged[active[done]] = bound[done], iteration, True
+            keep = ~done
+            active, features, current, bound = active[keep], features[keep], current.take(keep), bound[keep]
             if not len(active):
                 break
-            features = all_features[active]
-    return EMResult(Mixture(weights, means, covs).shifted(shift), lower_bound, n_iter, converged)
+    return EMResult(final.shifted(shift), lower_bound, n_iter, converged)
+
+
+def _store(target: Mixture, source: Mixture, chains: np.ndarray, which: np.ndarray) -> None:
+    """Copy the mixtures ``source[which]`` into ``target`` at ``chains[which]``."""
+    for out, values in zip((target.weights, target.means, target.covs), (source.weights, source.means, source.covs)):
+        out[chains[which]] = values[which]
 
 
 def kmeans_init(x: np.ndarray, n_components: int, rng: np.random.Generator, reg_covar: float = 1e-6) -> Mixture:
