@@ -20,6 +20,7 @@ PROFILE_NAMES = ("smoke", "default", "paper")
 SETTINGS_CLASSES: dict[str, str] = {
     "01_discrete_markov": "collapse_utils.discrete:DiscreteSettings",
     "02_gaussian": "collapse_utils.gaussian:GaussianSettings",
+    "06_beyond": "collapse_utils.beyond:BeyondSettings",
     "03_gmm": "collapse_utils.gmm:GMMSettings",
 }
 
@@ -58,9 +59,21 @@ GMM = {
                                    n_chains=16, accumulate_generations=500)},
 }
 
+BEYOND = {
+    "smoke": dict(sample_sizes=[10, 100], threshold=0.5, n_chains=200, fractions=[0.0, 0.1, 1.0], sweep_m=50,
+                  sweep_generations=100, sweep_chains=100),
+    "default": dict(sample_sizes=[10, 30, 100, 300, 1000, 3000, 10000], threshold=0.5, n_chains=2000,
+                    fractions=[0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], sweep_m=100,
+                    sweep_generations=1000, sweep_chains=1000),
+    "paper": dict(sample_sizes=[10, 30, 100, 300, 1000, 3000, 10000], threshold=0.5, n_chains=10000,
+                  fractions=[0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], sweep_m=100,
+                  sweep_generations=1000, sweep_chains=10000),
+}
+
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "01_discrete_markov": DISCRETE,
     "02_gaussian": GAUSSIAN,
+    "06_beyond": BEYOND,
     "03_gmm": GMM,
 }
 

@@ -1,0 +1,128 @@
+"""Sweeps the paper does not run (notebook 06), on the exact Gaussian simulator.
+
+- How fast does collapse come? Under *replace* the log-variance is a random walk with drift
+  a(M) = psi((M-1)/2) + ln(2/c) per generation, about -2/M for the MLE, independent of the mean.
+  The generations until a chain's variance first falls below a threshold t therefore grow linearly
+  in M; Wald's identity gives E[time] ~ ln(t) / a(M) (plus the overshoot).
+- How much real data is enough? The share of real data kept in every training set, swept from 0
+  to 1, against the variance and the W2 distance after many generations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy.special import digamma
+
+from .gaussian import ESTIMATORS, simulate
+from .plotting import band_plot, quantile_bands
+from .recursion import check_positive_int
+
+
+def log_var_drift(m: int, estimator: str = "mle") -> float:
+    """Mean change of log variance per generation under replace: psi((M-1)/2) + ln(2/c)."""
+    return float(digamma((m - 1) / 2) + np.log(2 / (m - ESTIMATORS[estimator])))
+
+
+def variance_collapse_times(m: int, threshold: float, n_chains: int, rng: np.random.Generator,
+                            estimator: str = "mle", max_generations: int = 10_000_000) -> np.ndarray:
+    """Generations until each chain's variance (replace policy) first falls below ``threshold``.
+
+    Under replace the variance evolves on its own: var_{n+1} = var_n * chi^2_{M-1} / c, with
+    var_0 = 1 before the first fit, so only the chi-square factors are drawn. Generation g is
+    the (g+1)-th fit, as in :mod:`collapse_utils.gaussian`.
+    """
+    check_positive_int("sample size M", m, minimum=2)
+    check_positive_int("n_chains", n_chains)
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
+    c = m - ESTIMATORS[estimator]
+    log_var = np.zeros(n_chains)
+    times = np.full(n_chains, -1, dtype=np.int64)
+    generation = -1
+    while (times < 0).any():
+        generation += 1
+        if generation >= max_generations:
+            raise RuntimeError(f"{(times < 0).sum()} chains above {threshold} after {max_generations} generations")
+        waiting = times < 0
+        log_var[waiting] += np.log(rng.chisquare(m - 1, waiting.sum()) / c)
+        times[waiting & (log_var < np.log(threshold))] = generation
+    return times
+
+
+@dataclass(frozen=True)
+class BeyondSettings:
+    """Settings of notebook 06."""
+
+    sample_sizes: list[int] = field(default_factory=lambda: [10, 30, 100, 300, 1000, 3000, 10000])
+    threshold: float = 0.5
+    n_chains: int = 2000
+    fractions: list[float] = field(default_factory=lambda: [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0])
+    sweep_m: int = 100
+    sweep_generations: int = 1000
+    sweep_chains: int = 1000
+
+    def __post_init__(self) -> None:
+        for m in self.sample_sizes:
+            check_positive_int("each sample size M", m, minimum=2)
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must lie strictly between 0 and 1, got {self.threshold}")
+        for fraction in self.fractions:
+            if not 0 <= fraction <= 1:
+                raise ValueError(f"every keep-real fraction must lie in [0, 1], got {fraction}")
+        check_positive_int("n_chains", self.n_chains)
+        check_positive_int("sweep_m", self.sweep_m, minimum=2)
+        check_positive_int("sweep_generations", self.sweep_generations)
+        check_positive_int("sweep_chains", self.sweep_chains)
+
+
+def collapse_time_table(settings: BeyondSettings, rng_for: Callable[..., np.random.Generator]) -> pd.DataFrame:
+    """Per M: quantiles of the time to fall below the threshold, and Wald's approximation."""
+    rows = []
+    for m in settings.sample_sizes:
+        times = variance_collapse_times(m, settings.threshold, settings.n_chains, rng_for("collapse", m))
+        low, median, high = np.quantile(times, [0.05, 0.5, 0.95])
+        rows.append({"m": m, "mean": times.mean(), "sem": times.std(ddof=1) / np.sqrt(len(times)),
+                     "median": median, "low": low, "high": high,
+                     "wald": np.log(settings.threshold) / log_var_drift(m) - 1})
+    return pd.DataFrame(rows)
+
+
+def keep_real_sweep(settings: BeyondSettings, rng_for: Callable[..., np.random.Generator]) -> pd.DataFrame:
+    """Final-generation variance and W2 per chain for every keep-real fraction (MLE, M = sweep_m)."""
+    frames = []
+    for fraction in settings.fractions:
+        frame = simulate(settings.sweep_m, settings.sweep_generations, settings.sweep_chains,
+                         f"keep_real:{fraction}", rng_for("sweep", fraction), record=[settings.sweep_generations],
+                         progress=False)
+        frames.append(frame.assign(fraction=fraction))
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_collapse_times(table: pd.DataFrame, threshold: float) -> plt.Figure:
+    """Time until the variance first halves (or falls below ``threshold``) against M, with theory."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.fill_between(table["m"], table["low"], table["high"], alpha=0.2, lw=0, label="5–95% of chains")
+    ax.plot(table["m"], table["median"], "o-", ms=4, label="median")
+    ax.errorbar(table["m"], table["mean"], yerr=2 * table["sem"], fmt="s", ms=3, capsize=2, label="mean ± 2 s.e.")
+    ax.plot(table["m"], table["wald"], "k--", lw=1, label=r"$\ln t\,/\,a(M)$ (Wald)")
+    ax.set(xscale="log", yscale="log", xlabel="sample size M",
+           ylabel=f"generations until variance < {threshold:g}")
+    ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def plot_keep_real_sweep(frame: pd.DataFrame) -> plt.Figure:
+    """Variance and W2 after the last generation against the share of real data kept."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    shown = frame.assign(share=frame["fraction"].clip(lower=1e-3))
+    for ax, metric, label in zip(axes, ("var", "w2"), (r"$\hat\sigma^2$", r"$W_2^2$ to $N(0,1)$")):
+        band_plot(ax, quantile_bands(shown, metric, ["share"]), "share")
+        ax.set(xscale="log", yscale="log", xlabel="share of real data kept (0 drawn at 10⁻³)", ylabel=label)
+    m, generation = int(frame["m"].iloc[0]), int(frame["generation"].iloc[0])
+    fig.suptitle(f"After {generation} generations at M = {m} (median and 5–95% of chains)")
+    return fig

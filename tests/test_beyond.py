@@ -1,0 +1,52 @@
+"""Sweeps of notebook 06: collapse times against the full simulator and Wald's identity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from collapse_utils import beyond, gaussian
+
+
+def test_collapse_times_match_the_full_simulator():
+    m, chains, horizon = 50, 3000, 400
+    fast = beyond.variance_collapse_times(m, 0.5, chains, np.random.default_rng(1))
+    frame = gaussian.simulate(m, horizon, chains, "replace", np.random.default_rng(2), progress=False)
+    below = (frame["var"] < 0.5).to_numpy().reshape(horizon + 1, chains).T  # rows: chains
+    full = np.where(below.any(axis=1), below.argmax(axis=1), horizon + 1)
+    assert (full <= horizon).mean() > 0.99
+    # the few chains still above the threshold at the horizon are censored alike on both sides
+    assert stats.ks_2samp(np.minimum(fast, horizon + 1), full).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("m", [30, 300])
+def test_mean_collapse_time_is_at_least_walds_value(m):
+    times = beyond.variance_collapse_times(m, 0.5, 4000, np.random.default_rng(m))
+    wald = np.log(0.5) / beyond.log_var_drift(m) - 1  # overshoot only makes the real time longer
+    sem = times.std(ddof=1) / np.sqrt(len(times))
+    assert times.mean() > wald - 4 * sem
+    assert times.mean() < 1.25 * wald + 4 * sem
+
+
+def test_drift_is_about_minus_two_over_m():
+    assert beyond.log_var_drift(10_000) == pytest.approx(-2e-4, rel=1e-3)
+    assert beyond.log_var_drift(100, "unbiased") < 0
+
+
+def test_keep_real_sweep_all_real_data_never_collapses():
+    settings = beyond.BeyondSettings(fractions=[0.0, 1.0], sweep_m=40, sweep_generations=300, sweep_chains=200)
+    sweep = beyond.keep_real_sweep(settings, lambda *key: np.random.default_rng(5))
+    medians = sweep.groupby("fraction")["var"].median()
+    assert medians[1.0] == pytest.approx(39 / 40, abs=0.1)  # refitting the same real data every time
+    assert medians[0.0] < 1e-2
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(threshold=1.5), "threshold must lie strictly between 0 and 1"),
+    (dict(fractions=[0.1, -0.2]), r"every keep-real fraction must lie in \[0, 1\]"),
+    (dict(sample_sizes=[1]), "each sample size M must be an integer >= 2"),
+])
+def test_settings_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        beyond.BeyondSettings(**kwargs)
