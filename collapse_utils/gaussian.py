@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
+from tqdm import tqdm
 
 from .plotting import band_plot, log_generations, quantile_bands
 from .recursion import check_positive_int, parse_policy, policy_label, run_generations
@@ -203,10 +204,11 @@ def simulate_settings(settings: GaussianSettings, rng_for: Callable[..., np.rand
     ``work_dir`` let an interrupted run resume, finished configurations included.
     """
     record = log_generations(settings.n_generations, 150)
+    configs = list(itertools.product(settings.sample_sizes, settings.policies, settings.estimators))
     frames = []
-    for m, policy, estimator in itertools.product(settings.sample_sizes, settings.policies, settings.estimators):
+    for m, policy, estimator in tqdm(configs, desc="M x policy x estimator", disable=not progress):
         frames.append(simulate(m, settings.n_generations, settings.n_chains, policy, rng_for(m, policy, estimator),
-                               estimator=estimator, method=settings.method, record=record, progress=progress,
+                               estimator=estimator, method=settings.method, record=record, progress=False,
                                checkpoint=work_dir / f"m{m}_{policy.replace(':', '')}_{estimator}.pkl"))
     return pd.concat(frames, ignore_index=True)
 

@@ -68,9 +68,9 @@ class Run:
                           self.provenance(result=name, key=key, compute_seconds=time.monotonic() - start))
         return frame
 
-    def save_figure(self, fig: plt.Figure, name: str) -> list[Path]:
+    def save_figure(self, fig: plt.Figure, name: str) -> None:
         """Save ``fig`` as ``figures/<notebook>_<name>.{png,pdf}`` with a provenance sidecar."""
-        return plotting.save_figure(fig, f"{self.notebook}_{name}", self.provenance())
+        plotting.save_figure(fig, f"{self.notebook}_{name}", self.provenance())
 
 
 def start_run(notebook: str, profile: str = "default", overrides: dict[str, Any] | None = None,

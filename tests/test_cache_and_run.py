@@ -86,8 +86,8 @@ def test_save_figure_writes_png_pdf_and_provenance(isolated_outputs):
     run = start_run("01_discrete_markov", "smoke", seed=3)
     fig, ax = plt.subplots()
     ax.plot([0, 1], [1, 0])
-    paths = run.save_figure(fig, "demo")
-    assert [p.suffix for p in paths] == [".png", ".pdf"]
+    run.save_figure(fig, "demo")
+    paths = [isolated_outputs / "figures" / f"01_discrete_markov_demo.{ext}" for ext in ("png", "pdf")]
     assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
     record = json.loads(paths[0].with_suffix(".json").read_text())
     assert record["figure"] == "01_discrete_markov_demo" and record["seed"] == 3
