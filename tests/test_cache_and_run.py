@@ -91,3 +91,17 @@ def test_save_figure_writes_png_pdf_and_provenance(isolated_outputs):
     assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
     record = json.loads(paths[0].with_suffix(".json").read_text())
     assert record["figure"] == "01_discrete_markov_demo" and record["seed"] == 3
+
+
+def test_same_seed_gives_an_identical_results_file(tmp_path, monkeypatch):
+    from collapse_utils import gaussian
+
+    def results_file(root, seed):
+        monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(root))
+        run = start_run("02_gaussian", "smoke", {"n_chains": 5, "n_generations": 10}, seed=seed)
+        run.cached("chains", lambda work_dir: gaussian.simulate_settings(run.settings, run.rng, work_dir, False))
+        return (run.result_dir("chains") / "result.parquet").read_bytes()
+
+    first, again, other = results_file(tmp_path / "a", 0), results_file(tmp_path / "b", 0), results_file(tmp_path / "c", 1)
+    assert first == again
+    assert first != other
