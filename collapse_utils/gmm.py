@@ -25,7 +25,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from .plotting import band_plot, log_generations, quantile_bands
-from .recursion import Accumulate, KeepReal, Replace, check_positive_int, parse_policy, policy_label, run_generations
+from .recursion import Accumulate, KeepReal, Replace, check_positive_int, parse_policy, run_generations
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .run import Run
 
 _EPS = 10 * np.finfo(np.float64).eps  # added to component masses, as scikit-learn does
+RESULTS_VERSION = 2  # part of the cache key: bump it when the recorded columns change
 
 
 @dataclass(frozen=True)
@@ -277,10 +278,13 @@ class GMMExperiment:
 
     def metrics(self, model: GMMModel) -> dict[str, np.ndarray]:
         mix = model.mixture
-        spread = np.sqrt(np.einsum("ckii->ck", mix.covs) / mix.means.shape[-1])
+        spread = np.sqrt(np.einsum("ckii->ck", mix.covs) / mix.means.shape[-1])  # per component
+        minor = mix.weights.argmin(axis=1)
         return {
             "l2_sq": l2_distance_sq(mix, model.origin),
             "spread": (mix.weights * spread).sum(axis=1),
+            "minor_weight": mix.weights.min(axis=1),
+            "minor_spread": spread[np.arange(len(minor)), minor],
             "log_likelihood": model.fit.lower_bound,
             "n_iter": model.fit.n_iter,
             "converged": model.fit.converged,
@@ -390,7 +394,9 @@ def real_data(settings: GMMSettings, rng: np.random.Generator) -> np.ndarray:
 
 def record_generations(n_generations: int, snapshots: Sequence[int], n_points: int = 300) -> np.ndarray:
     """Generations to record: dense at the start (log-spaced), every few later, and the snapshots."""
-    step = max(1, n_generations // n_points)
+    wanted = n_generations / n_points  # round steps, so that generations such as 100 and 500 are recorded
+    scale = 10 ** int(np.floor(np.log10(max(wanted, 1.0))))
+    step = next(m * scale for m in (1, 2, 5, 10) if m * scale >= wanted)
     grid = np.concatenate([log_generations(n_generations, n_points // 3), np.arange(0, n_generations + 1, step),
                            [g for g in snapshots if g <= n_generations], [n_generations]])
     return np.unique(grid)
@@ -420,7 +426,8 @@ def run_all(run: "Run", progress: bool = True) -> pd.DataFrame:
                                   checkpoint, progress)
             checkpoint.unlink(missing_ok=True)  # the cached frame replaces it
             return frame
-        frames.append(run.cached("chains", compute, n_samples=n, policy=policy, generations=generations))
+        frames.append(run.cached("chains", compute, n_samples=n, policy=policy, generations=generations,
+                                 version=RESULTS_VERSION))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -490,4 +497,4 @@ def summary_table(frame: pd.DataFrame, metric: str = "l2_sq", generations: Seque
     wanted = frame[frame.generation.isin(generations)]
     bands = quantile_bands(wanted, metric, ["policy", "n_samples", "generation"])
     bands["value"] = [f"{m:.3g} ({lo:.2g}-{hi:.2g})" for m, lo, hi in zip(bands["median"], bands.low, bands.high)]
-    return bands.pivot(index=["policy", "n_samples"], columns="generation", values="value")
+    return bands.pivot(index=["policy", "n_samples"], columns="generation", values="value").fillna("—")

@@ -223,6 +223,12 @@ def test_bad_settings_are_refused_with_a_clear_error(override, message):
         load_settings("03_gmm", "smoke", override)
 
 
+def test_recorded_generations_include_round_numbers_snapshots_and_the_end():
+    grid = gmm.record_generations(2050, [0, 50, 350, 2000])
+    assert {0, 1, 2, 50, 100, 350, 500, 1000, 2000, 2050} <= set(grid) and len(grid) < 400
+    np.testing.assert_array_equal(gmm.record_generations(40, [0, 40]), np.arange(41))
+
+
 def test_conditions_cover_every_size_and_policy():
     settings = load_settings("03_gmm", "default")
     assert settings.conditions() == [(500, "replace", 2050), (1000, "replace", 2050), (10000, "replace", 2050),
