@@ -1,0 +1,214 @@
+"""Language-model experiment: blocks, policies on generated data, perplexity, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from collapse_utils import data, lm, lm_data, lm_model
+from collapse_utils.recursion import KeepReal, Replace
+from collapse_utils.run import start_run
+
+NOTEBOOK = "05_opt125m_wikitext2"
+CPU = torch.device("cpu")
+TEXT = "".join(f"The {w} of line {i} is not the {w} of line {i + 1} .\n" for i, w in
+               enumerate(["cat", "dog", "house", "river", "stone", "city"] * 20))
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    torch.set_num_threads(1)
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    """A tiny random OPT and its tokenizer saved with save_pretrained, as a stand-in for facebook/opt-125m."""
+    folder = tmp_path_factory.mktemp("tiny-opt")
+    tokenizer = lm_data.train_tokenizer(data.load_wikitext2("valid", "tokens")[:60_000], 300, folder)
+    model = lm_model.scratch_model(len(tokenizer), 16, 1, 2, 32, 64, tokenizer.pad_token_id,
+                                   tokenizer.eos_token_id, np.random.default_rng(0))
+    model.save_pretrained(str(folder))
+    return folder
+
+
+def tiny_overrides(folder, **extra):
+    return {"model_name": str(folder), "text_limit": 40_000, "block_size": 16, "new_tokens": 8,
+            "n_train_blocks": 20, "n_valid_blocks": 4, "n_test_blocks": 6, "batch_size": 4, "lr": 1e-3,
+            "policies": ["replace"], "epochs": [1], "n_generations": 2, "histogram_generations": [0, 2],
+            "gen_batch_size": 10, "num_beams": 2, "threads": 1, **extra}
+
+
+def test_make_blocks_exact_counts():
+    blocks = lm_data.make_blocks(np.arange(23), 5)
+    assert blocks.shape == (4, 5) and blocks[-1, -1] == 19  # 3 leftover ids dropped
+    assert lm_data.make_blocks(np.arange(4), 5).shape == (0, 5)
+
+
+def test_blocks_of_a_tokenised_text(tmp_path):
+    tokenizer = lm_data.load_tokenizer(_save_tokenizer(tmp_path))
+    ids = lm_data.encode_text(tokenizer, TEXT)
+    per_line = sum(len(tokenizer(line, add_special_tokens=False)["input_ids"]) for line in TEXT.splitlines(True))
+    assert len(ids) == per_line
+    blocks = lm_data.make_blocks(ids, 7)
+    assert blocks.shape == (len(ids) // 7, 7)
+    np.testing.assert_array_equal(blocks.ravel(), ids[:blocks.size])
+    assert tokenizer.decode(ids.tolist()) == TEXT
+
+
+def _save_tokenizer(folder):
+    lm_data.train_tokenizer(TEXT, 120, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_context(tiny_folder):
+    tokenizer = lm_data.load_tokenizer(tiny_folder)
+    ids = lm_data.encode_text(tokenizer, data.load_wikitext2("valid", "tokens")[:20_000])
+    blocks = lm_data.make_blocks(ids, 12)
+    settings = lm.LMSettings(model_name=str(tiny_folder), block_size=12, new_tokens=6, num_beams=3,
+                             gen_batch_size=16, histogram_generations=[0])
+    return lm.LMContext(settings, CPU, tokenizer, "tokens", blocks[:40], blocks[40:44], blocks[44:48],
+                        blocks[0], str(tiny_folder), 0.0, progress=False)
+
+
+def test_replace_makes_as_many_generated_blocks_as_the_original(tiny_context):
+    model = lm_model.load_model(tiny_context.base_model, CPU)
+    source, real = lm.PromptSource(tiny_context), lm_data.Blocks.original(tiny_context.train)
+    blocks, _ = Replace().training_data(source, model, None, len(real), np.random.default_rng(0))
+    assert blocks.ids.shape == (len(real), tiny_context.settings.new_tokens)
+    assert not blocks.real.any()
+
+
+def test_keep_real_keeps_exactly_ten_percent_chosen_with_the_seed(tiny_context):
+    model = lm_model.load_model(tiny_context.base_model, CPU)
+    real = lm_data.Blocks.original(tiny_context.train[:, :6])  # real blocks as long as the continuations
+    chosen = []
+    for seed in (1, 1, 2):
+        source, rng = lm.PromptSource(tiny_context), np.random.default_rng(seed)
+        state = KeepReal(0.1).start(source, real, len(real), rng)
+        blocks, _ = KeepReal(0.1).training_data(source, model, state, len(real), rng)
+        assert len(blocks) == len(real) and blocks.real.sum() == 4
+        kept = blocks.ids[blocks.real]
+        rows = [int(np.flatnonzero((real.ids == row).all(axis=1))[0]) for row in kept]
+        chosen.append(rows)
+        assert len(source.last) == 36
+    assert chosen[0] == chosen[1] and chosen[0] != chosen[2]
+
+
+def test_perplexity_matches_a_hand_computation(tiny_folder):
+    model = lm_model.load_model(tiny_folder, CPU).eval()
+    ids = np.random.default_rng(3).integers(2, model.config.vocab_size, size=(3, 9))
+    hand = []
+    with torch.no_grad():
+        for row in ids:
+            logps = []
+            for t in range(1, len(row)):  # next-token probability from each prefix on its own
+                logits = model(input_ids=torch.as_tensor(row[None, :t])).logits[0, -1].double()
+                logps.append(float(logits[row[t]] - torch.logsumexp(logits, 0)))
+            hand.append(-np.mean(logps))
+        hf_loss = float(model(input_ids=torch.as_tensor(ids), labels=torch.as_tensor(ids)).loss)
+    nll = lm_model.sequence_nll(model, ids, CPU, batch_size=2)
+    np.testing.assert_allclose(nll, hand, rtol=1e-5)
+    assert lm_model.perplexity(model, ids, CPU) == pytest.approx(np.exp(np.mean(hand)), rel=1e-5)
+    assert lm_model.perplexity(model, ids, CPU) == pytest.approx(np.exp(hf_loss), rel=1e-5)
+
+
+def test_left_padding_gives_the_same_continuation(tiny_folder):
+    model = lm_model.load_model(tiny_folder, CPU)
+    short, long = np.arange(5, 10), np.arange(20, 32)
+    alone = lm_model.continue_prompts(model, [short], 5, 3, 3.0, 0, 1, CPU, progress=False)
+    padded = lm_model.continue_prompts(model, [short, long], 5, 3, 3.0, 0, 1, CPU, progress=False)
+    assert padded.shape == (2, 5)
+    np.testing.assert_array_equal(alone[0], padded[0])
+
+
+def test_run_resumes_at_the_first_unfinished_generation(tiny_folder, monkeypatch, tmp_path):
+    overrides = tiny_overrides(tiny_folder)
+    reference = lm.run_experiment(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(tmp_path / "second"))
+    calls, kill = [], [True]
+    original = lm_model.train
+
+    def killed_at_generation_one(*args, **kwargs):
+        calls.append(kwargs.get("desc"))
+        if kill[0] and len(calls) == 2:
+            raise KeyboardInterrupt("simulated kill")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lm_model, "train", killed_at_generation_one)
+    with pytest.raises(KeyboardInterrupt):
+        lm.run_experiment(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    run = start_run(NOTEBOOK, "smoke", overrides)
+    chain = next(run.result_dir("chains").glob("replace_*"))
+    assert (chain / "gen_00" / "metrics.json").exists() and (chain / "gen_01" / "data.npz").exists()
+    assert not (chain / "gen_01" / "metrics.json").exists()
+    calls.clear()
+    kill[0] = False
+    resumed = lm.run_experiment(run, progress=False)
+    assert calls == ["fine-tuning gen_01", "fine-tuning gen_02"]  # generation 0 is not redone
+    np.testing.assert_allclose(resumed.metrics["test_ppl"], reference.metrics["test_ppl"], rtol=1e-6)
+    assert list(resumed.metrics["generation"]) == [0, 1, 2]
+    assert resumed.sequences.groupby("generation").size().tolist() == [20, 20, 20]
+    assert json.loads((chain / "gen_02" / "metrics.json").read_text())["example"]
+
+
+def test_unknown_model_name_is_a_clear_error():
+    with pytest.raises(ValueError, match="could not load model 'no-such-org/no-such-model'.*facebook/opt-125m"):
+        lm_model.load_model("no-such-org/no-such-model", CPU)
+
+
+def test_unreadable_model_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="missing or unreadable"):
+        lm_model.load_model(tmp_path / "absent", CPU)
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match=f"could not load model '{tmp_path}'"):
+        lm_model.load_model(tmp_path, CPU)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"block_size": 1}, "block_size must be an integer >= 2"),
+    ({"policies": ["keep_real:1.5"], "epochs": [10]}, r"KeepReal fraction must lie in \[0, 1\], got 1.5"),
+    ({"policies": ["keep_real:-0.1"], "epochs": [10]}, r"KeepReal fraction must lie in \[0, 1\]"),
+    ({"epochs": [5]}, "policies and epochs must be non-empty lists of equal length"),
+    ({"model_name": " "}, "model_name must be"),
+])
+def test_bad_settings_are_clear_errors(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        start_run(NOTEBOOK, "smoke", overrides)
+
+
+def test_corrupt_data_file_names_file_checksum_and_remedy(tmp_path, monkeypatch, tiny_folder):
+    folder = tmp_path / "data" / "wikitext-2-v1-tokens"
+    folder.mkdir(parents=True)
+    (folder / "wiki.train.tokens").write_text("not wikitext")
+    monkeypatch.setenv("COLLAPSE_DATA_DIR", str(tmp_path / "data"))
+    run = start_run(NOTEBOOK, "smoke", tiny_overrides(tiny_folder, data_variant="tokens"))
+    expected = data.MANIFEST["wikitext-2-v1-tokens/wiki.train.tokens"]
+    with pytest.raises(data.DataFileError, match=f"wiki.train.tokens is corrupt.*expected {expected}.*data/README.md"):
+        lm.run_experiment(run, progress=False)
+
+
+def test_missing_data_file_names_file_checksum_and_remedy(tmp_path, monkeypatch, tiny_folder):
+    import datasets
+
+    monkeypatch.setattr(data, "data_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("offline")))
+    run = start_run(NOTEBOOK, "smoke", tiny_overrides(tiny_folder, data_variant="raw"))
+    expected = data.MANIFEST["wikitext-2-raw/wiki.train.raw"]
+    with pytest.raises(data.DataFileError, match=f"'wikitext-2-raw/wiki.train.raw' \\(sha256 {expected}\\).*data/README.md"):
+        lm.run_experiment(run, progress=False)
+
+
+def test_ngram_statistics_by_hand():
+    ids = np.array([[1, 2, 1, 2, 1], [3, 4, 5, 6, 7]])
+    stats = lm_data.ngram_stats(ids, orders=(1, 2))
+    assert stats["distinct_1"] == pytest.approx(7 / 10)  # {1,2,3,4,5,6,7} of 10 tokens
+    assert stats["distinct_2"] == pytest.approx(6 / 8)  # (1,2),(2,1),(3,4),(4,5),(5,6),(6,7)
+    assert stats["repeat_1"] == pytest.approx((3 / 5 + 0) / 2)
+    assert stats["repeat_2"] == pytest.approx((2 / 4 + 0) / 2)
