@@ -3,8 +3,8 @@
 Files are looked up in this order: the data directory (``$COLLAPSE_DATA_DIR``, default
 ``data/cache`` in the repository), then ``../shared/data`` beside the repository. Each file may be
 stored plain or gzip-compressed (``name`` or ``name.gz``); its *uncompressed* content must match
-the sha256 in :data:`MANIFEST`. When no local copy exists, the WikiText-2 loaders fall back to
-the Hugging Face hub through ``datasets`` (needs the internet).
+the sha256 in :data:`MANIFEST`. When no local copy exists, the WikiText-2 and MNIST loaders fall
+back to the Hugging Face hub through ``datasets`` (needs the internet).
 """
 
 from __future__ import annotations
@@ -115,9 +115,30 @@ def load_mnist(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     prefix = {"train": "train", "test": "t10k"}.get(split)
     if prefix is None:
         raise ValueError(f"unknown MNIST split {split!r}; use 'train' or 'test'")
-    images = parse_idx(read_verified(f"mnist/{prefix}-images-idx3-ubyte"))
-    labels = parse_idx(read_verified(f"mnist/{prefix}-labels-idx1-ubyte"))
+    names = [f"mnist/{prefix}-images-idx3-ubyte", f"mnist/{prefix}-labels-idx1-ubyte"]
+    missing = [name for name in names if find_file(name) is None]
+    if missing:
+        images, labels = _mnist_from_hub(split, missing[0])
+    else:
+        images, labels = (parse_idx(read_verified(name)) for name in names)
     return images.astype(np.float32) / 255.0, labels.astype(np.int64)
+
+
+def _mnist_from_hub(split: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST split from the Hugging Face hub (``ylecun/mnist``); the error names the missing local file."""
+    try:
+        import datasets
+
+        rows = datasets.load_dataset("ylecun/mnist", split=split)
+        images = np.stack([np.asarray(image, dtype=np.uint8) for image in rows["image"]])
+        labels = np.asarray(rows["label"])
+    except Exception as error:  # no internet, no `datasets`, or the hub refused
+        raise DataFileError(
+            f"data file {name!r} (sha256 {MANIFEST[name]}) is not available locally and the "
+            f"Hugging Face hub could not be reached ({type(error).__name__}: {error}). "
+            + HOW_TO_GET.format(data_dir=data_dirs()[0])
+        ) from error
+    return images, labels
 
 
 WIKITEXT_SPLITS = ("train", "valid", "test")
