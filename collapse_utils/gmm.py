@@ -434,17 +434,17 @@ def run_all(run: "Run", progress: bool = True) -> pd.DataFrame:
 # --- figures and tables ------------------------------------------------------------------------
 
 def _condition_styles(frame: pd.DataFrame) -> list[tuple[int, str, dict]]:
-    """(N, policy label, line style) of every condition in ``frame``: one colour per N for
-    Replace, dashed and dotted black lines for the other policies."""
+    """(N, policy label, line style) of every condition in ``frame``: one shade of a sequential
+    palette per N for Replace, dashed and dotted lines in other colours for the other policies."""
     import seaborn as sns
 
     sizes = sorted(frame.loc[frame.policy == "replace", "n_samples"].unique())
     colours = dict(zip(sizes, sns.color_palette("viridis", len(sizes))))
     styles = [(n, "replace", dict(color=colours[n], label=f"replace, N={n:,}")) for n in sizes]
     others = [p for p in frame.policy.unique() if p != "replace"]
-    for policy, dashes in zip(others, ("--", ":", "-.")):
+    for policy, dashes, colour in zip(others, ("--", ":", "-."), sns.color_palette("colorblind")[3:]):
         n = int(frame.loc[frame.policy == policy, "n_samples"].iloc[0])
-        styles.append((n, policy, dict(color="black", linestyle=dashes, label=f"{policy}, N={n:,}")))
+        styles.append((n, policy, dict(color=colour, linestyle=dashes, label=f"{policy}, N={n:,}")))
     return styles
 
 
@@ -491,10 +491,23 @@ def plot_snapshots(frame: pd.DataFrame, real: np.ndarray, n_samples: int, genera
     return fig
 
 
+def _bands_text(frame: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame:
+    """``median (5%-95%)`` of ``metric`` over chains as text, per group of ``by``."""
+    bands = quantile_bands(frame, metric, by)
+    bands["value"] = [f"{m:.3g} ({lo:.2g}-{hi:.2g})" for m, lo, hi in zip(bands["median"], bands.low, bands.high)]
+    return bands
+
+
 def summary_table(frame: pd.DataFrame, metric: str = "l2_sq", generations: Sequence[int] = (100, 500, 1000, 2050)
                   ) -> pd.DataFrame:
     """Median (5%-95% range) of ``metric`` over chains at a few generations, one row per condition."""
-    wanted = frame[frame.generation.isin(generations)]
-    bands = quantile_bands(wanted, metric, ["policy", "n_samples", "generation"])
-    bands["value"] = [f"{m:.3g} ({lo:.2g}-{hi:.2g})" for m, lo, hi in zip(bands["median"], bands.low, bands.high)]
+    bands = _bands_text(frame[frame.generation.isin(generations)], metric, ["policy", "n_samples", "generation"])
     return bands.pivot(index=["policy", "n_samples"], columns="generation", values="value").fillna("—")
+
+
+def final_table(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """Median (5%-95% range) over chains of each metric at each condition's last generation."""
+    keys = ["policy", "n_samples"]
+    last = frame[frame.generation == frame.groupby(keys).generation.transform("max")]
+    columns = {m: _bands_text(last, m, keys + ["generation"]).set_index(keys + ["generation"])["value"] for m in metrics}
+    return pd.DataFrame(columns)
