@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy.stats import multivariate_normal
 
-from collapse_utils import gmm
+from collapse_utils import Accumulate, KeepReal, gmm
 from collapse_utils.profiles import load_settings
 
 
@@ -179,7 +179,23 @@ def test_subset_and_combine_work_chain_by_chain():
     assert exp.combine([data, part]).shape == (3, 14, 2)
 
 
-def test_policies_produce_expected_training_sizes_and_anchor():
+def test_policies_build_training_sets_of_the_right_size():
+    exp, rng = gmm.GMMExperiment(), np.random.default_rng(18)
+    real = rng.standard_normal((3, 300, 2))
+    model = exp.fit(real, rng)
+    keep = KeepReal(0.25)
+    kept = keep.start(exp, real, 200, rng)
+    data, kept = keep.training_data(exp, model, kept, 200, rng)
+    assert kept.shape == (3, 50, 2) and data.shape == (3, 200, 2)
+    assert all({tuple(r) for r in kept[c]} <= {tuple(r) for r in real[c]} for c in range(3))
+    pool = Accumulate().start(exp, real, 200, rng)
+    for size in (500, 700):
+        data, pool = Accumulate().training_data(exp, model, pool, 200, rng)
+        assert data.shape == (3, size, 2)
+        np.testing.assert_array_equal(data[:, :300], real)
+
+
+def test_real_data_policies_slow_the_drift():
     settings = load_settings("03_gmm", "smoke")
     real = gmm.real_data(settings, np.random.default_rng(13))
     frames = {p: gmm.run_condition(settings, 200, p, 30, real, np.random.default_rng(14), progress=False)
