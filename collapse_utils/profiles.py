@@ -22,6 +22,7 @@ SETTINGS_CLASSES: dict[str, str] = {
     "02_gaussian": "collapse_utils.gaussian:GaussianSettings",
     "06_beyond": "collapse_utils.beyond:BeyondSettings",
     "03_gmm": "collapse_utils.gmm:GMMSettings",
+    "04_vae_mnist": "collapse_utils.vae:VAESettings",
 }
 
 DISCRETE = {
@@ -68,6 +69,21 @@ BEYOND = {
     "paper": dict(sample_sizes=[10, 30, 100, 300, 1000, 3000, 10000], threshold=0.5, n_chains=10000,
                   fractions=[0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], sweep_m=100,
                   sweep_generations=1000, sweep_chains=10000),
+}
+
+VAE_SHARED = dict(latent_dim=20, lr=1e-3, weight_decay=1e-5, beta=1.0, train_size=60000, device="auto", threads=2)
+VAE = {
+    "smoke": {**VAE_SHARED, **dict(n_generations=2, n_runs=1, policies=["replace", "keep_real:0.1", "accumulate"],
+                                   epochs=1, images_per_epoch=256, batch_size=64, train_size=2000, n_eval=200,
+                                   shown_generations=[0, 1, 2], classifier_epochs=1, classifier_train_size=3000)},
+    "default": {**VAE_SHARED, **dict(n_generations=5, n_runs=2, policies=["replace"], epochs=2,
+                                     images_per_epoch=7680, batch_size=128, n_eval=1000,
+                                     shown_generations=[0, 1, 2, 3, 4, 5], classifier_epochs=1,
+                                     classifier_train_size=60000)},
+    "paper": {**VAE_SHARED, **dict(n_generations=20, n_runs=5, policies=["replace"], epochs=30,
+                                   images_per_epoch=60000, batch_size=256, n_eval=1000,
+                                   shown_generations=[0, 1, 2, 5, 10, 20], classifier_epochs=1,
+                                   classifier_train_size=60000)},
 }
 
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {

@@ -1,0 +1,501 @@
+"""Generations of convolutional VAEs on MNIST (Shumailov et al., Nature 2024, supplementary VAE study).
+
+Generation 0 is a VAE trained on real MNIST. Generation g + 1 is a *fresh* VAE trained on images
+that generation g decodes from z ~ N(0, I), drawn anew for every batch (the decoder's Bernoulli
+means are the images). Diagnostics per generation: digit grids from fixed latent draws, the latent
+means of generated images under the generation-0 encoder (the paper's figure; their spread shrinks),
+and classifier-based measures from :mod:`collapse_utils.mnist_classifier`.
+
+Data policies reuse :mod:`collapse_utils.recursion`'s classes: a "dataset" here is a lazy image
+*source* (real images, a decoder that draws fresh images, or a size-weighted mixture), so
+``KeepReal(f)`` mixes a fraction ``f`` of a fixed real subset into every batch and ``Accumulate``
+draws each batch from real data and all earlier generations in proportion to their sizes.
+The loop is not :func:`recursion.run_generations`: one VAE takes minutes, so every generation's
+weights are cached on their own (atomically) and a rerun resumes at the first generation whose
+file is missing; each generation's randomness comes from its own seed, so resumed and
+uninterrupted runs give the same weights.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from . import mnist_classifier as mc
+from .cache import atomic_write_bytes
+from .plotting import band_plot, quantile_bands
+from .recursion import Policy, check_positive_int, parse_policy, policy_label
+
+IMAGE_SHAPE = (1, 28, 28)
+
+
+# ----------------------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class VAESettings:
+    """Settings of notebook 04 (see the paper-vs-default table there). Validated on creation."""
+
+    n_generations: int
+    n_runs: int
+    policies: list[str]
+    epochs: int
+    images_per_epoch: int
+    train_size: int
+    n_eval: int
+    shown_generations: list[int]
+    classifier_epochs: int
+    classifier_train_size: int
+    latent_dim: int = 20
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    beta: float = 1.0
+    threads: int = 2
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name, minimum in [("n_generations", 1), ("n_runs", 1), ("epochs", 1), ("images_per_epoch", 1),
+                              ("n_eval", 2), ("classifier_epochs", 1), ("classifier_train_size", 100),
+                              ("latent_dim", 1), ("batch_size", 1), ("threads", 1)]:
+            check_positive_int(name, getattr(self, name), minimum)
+        if not isinstance(self.train_size, int) or not 1 <= self.train_size <= 60000:
+            raise ValueError(f"train_size must be an integer in [1, 60000] (MNIST has 60000 training images), "
+                             f"got {self.train_size!r}")
+        if self.classifier_train_size > 60000:
+            raise ValueError(f"classifier_train_size must be <= 60000, got {self.classifier_train_size}")
+        if not self.policies:
+            raise ValueError("policies must name at least one data policy, e.g. ['replace']")
+        for text in self.policies:
+            parse_policy(text)
+        bad = [g for g in self.shown_generations if not 0 <= g <= self.n_generations]
+        if not self.shown_generations or bad:
+            raise ValueError(f"shown_generations must be a non-empty list within 0..n_generations="
+                             f"{self.n_generations}, got {self.shown_generations}")
+        for name in ("lr", "beta"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+
+    @property
+    def steps_per_generation(self) -> int:
+        """Optimiser steps that train one VAE."""
+        return self.epochs * math.ceil(self.images_per_epoch / self.batch_size)
+
+
+def pick_device(name: str = "auto", threads: int = 2) -> torch.device:
+    """Set torch's CPU threads and return the device: cuda if available under 'auto'."""
+    torch.set_num_threads(threads)
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for but no CUDA device is available; use 'auto' or 'cpu'")
+    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+# ----------------------------------------------------------------------------- model
+
+class VAE(nn.Module):
+    """The authors' convolutional VAE (647,081 parameters at latent 20).
+
+    Encoder: Conv(1→64, k4 s2 p1), ReLU, Conv(64→128, k4 s2 p1), ReLU, flatten (6272), linear heads
+    for μ and log σ². Decoder: Linear(latent→6272), ConvT(128→64), ReLU, ConvT(64→1), sigmoid.
+    """
+
+    def __init__(self, latent_dim: int = 20) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1), nn.ReLU(), nn.Conv2d(64, 128, 4, 2, 1),
+                                     nn.ReLU(), nn.Flatten())
+        self.mu = nn.Linear(128 * 7 * 7, latent_dim)
+        self.log_var = nn.Linear(128 * 7 * 7, latent_dim)
+        self.expand = nn.Linear(latent_dim, 128 * 7 * 7)
+        self.decoder = nn.Sequential(nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.ReLU(),
+                                     nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Sigmoid())
+
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """μ and log σ² of q(z | x) for images (n, 1, 28, 28)."""
+        hidden = self.encoder(images)
+        return self.mu(hidden), self.log_var(hidden)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Bernoulli means (n, 1, 28, 28) in (0, 1) for latents (n, latent_dim)."""
+        return self.decoder(self.expand(z).view(-1, 128, 7, 7))
+
+    def forward(self, images: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Reconstruction, μ and log σ², with the reparameterised z = μ + σ·noise."""
+        mu, log_var = self.encode(images)
+        return self.decode(mu + torch.exp(0.5 * log_var) * noise), mu, log_var
+
+
+def vae_loss(images: torch.Tensor, recon: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor,
+             beta: float = 1.0) -> torch.Tensor:
+    """Negative ELBO summed over the batch: pixel binary cross-entropy + β·KL(q(z|x) ‖ N(0, I))."""
+    bce = F.binary_cross_entropy(recon, images, reduction="sum")
+    kl = -0.5 * torch.sum(1.0 + log_var - mu.pow(2) - log_var.exp())
+    return bce + beta * kl
+
+
+def new_vae(latent_dim: int, seed: int, device: torch.device) -> VAE:
+    """A freshly initialised VAE; ``seed`` fixes the initial weights."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return VAE(latent_dim).to(device)
+
+
+def torch_generator(seed: int) -> torch.Generator:
+    """CPU torch generator seeded with ``seed`` (draws are made on the CPU, then moved)."""
+    return torch.Generator().manual_seed(int(seed))
+
+
+@torch.no_grad()
+def decode_prior(model: VAE, n: int, gen: torch.Generator, batch_size: int = 1024) -> torch.Tensor:
+    """``n`` images decoded (means) from z ~ N(0, I) drawn with ``gen``, on the model's device."""
+    device = next(model.parameters()).device
+    z = torch.randn(n, model.latent_dim, generator=gen).to(device)
+    return torch.cat([model.decode(z[i:i + batch_size]) for i in range(0, n, batch_size)])
+
+
+@torch.no_grad()
+def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+    """Posterior means μ(x), shape (n, latent_dim), of images under ``model``'s encoder."""
+    return torch.cat([model.encode(images[i:i + batch_size])[0] for i in range(0, len(images), batch_size)]
+                     ).cpu().numpy()
+
+
+def latent_statistics(means: np.ndarray) -> dict[str, float]:
+    """Mean and standard deviation of latent means pooled over images and dimensions (the paper's statistics)."""
+    values = np.asarray(means, dtype=np.float64).ravel()
+    if values.size < 2:
+        raise ValueError(f"need at least 2 latent values, got {values.size}")
+    return {"latent_mean": float(values.mean()), "latent_std": float(values.std())}
+
+
+# ----------------------------------------------------------------------------- image sources
+
+class RealImages:
+    """A fixed set of images; batches are drawn at random (without replacement within a batch)."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images
+        self.size = len(images)
+
+    def draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        index = torch.randperm(self.size, generator=gen)[:n] if n <= self.size else \
+            torch.randint(self.size, (n,), generator=gen)
+        return self.images[index.to(self.images.device)]
+
+
+class Decoded:
+    """A virtual dataset of ``size`` images: every draw decodes fresh z ~ N(0, I) with ``model``."""
+
+    def __init__(self, model: VAE, size: int) -> None:
+        self.model, self.size = model, size
+
+    def draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        return decode_prior(self.model, n, gen)
+
+
+class Mixture:
+    """Union of sources: each image of a batch comes from a part with probability ∝ the part's size."""
+
+    def __init__(self, parts: Sequence[RealImages | Decoded]) -> None:
+        self.parts = list(parts)
+        self.size = sum(part.size for part in self.parts)
+
+    def draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        weights = torch.tensor([float(part.size) for part in self.parts])
+        counts = torch.bincount(torch.multinomial(weights, n, replacement=True, generator=gen),
+                                minlength=len(self.parts)).tolist()
+        return torch.cat([part.draw(k, gen) for part, k in zip(self.parts, counts) if k > 0])
+
+
+Source = RealImages | Decoded | Mixture
+
+
+class SourceOps:
+    """The data operations :mod:`collapse_utils.recursion`'s policies call, on lazy image sources."""
+
+    def sample(self, model: VAE, n: int, rng: np.random.Generator) -> Decoded:
+        return Decoded(model, n)
+
+    def subset(self, data: RealImages, n: int, rng: np.random.Generator) -> RealImages:
+        index = torch.as_tensor(rng.choice(data.size, size=min(n, data.size), replace=False))
+        return RealImages(data.images[index.to(data.images.device)])
+
+    def combine(self, parts: Sequence[Source]) -> Mixture:
+        flat = [p for part in parts for p in (part.parts if isinstance(part, Mixture) else [part])]
+        return Mixture(flat)
+
+
+# ----------------------------------------------------------------------------- training
+
+def train_vae(source: Source, settings: VAESettings, seed: int, device: torch.device) -> tuple[VAE, list[float]]:
+    """Train a fresh VAE on batches drawn from ``source``; returns it and the mean loss per image per epoch."""
+    gen = torch_generator(seed)
+    model = new_vae(settings.latent_dim, seed, device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    per_epoch = math.ceil(settings.images_per_epoch / settings.batch_size)
+    losses: list[float] = []
+    model.train()
+    for _ in range(settings.epochs):
+        total, count = 0.0, 0
+        for _ in range(per_epoch):
+            images = source.draw(settings.batch_size, gen).to(device)
+            noise = torch.randn(len(images), settings.latent_dim, generator=gen).to(device)
+            loss = vae_loss(images, *model(images, noise), beta=settings.beta)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total, count = total + loss.item(), count + len(images)
+        losses.append(total / count)
+    return model.eval(), losses
+
+
+def save_generation(path: Path, model: VAE, losses: list[float], seconds: float) -> None:
+    """Write one generation's weights, loss curve and training time atomically."""
+    buffer = io.BytesIO()
+    torch.save({"state_dict": model.state_dict(), "losses": losses, "seconds": seconds}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_generation(path: Path, latent_dim: int, device: torch.device) -> tuple[VAE, dict]:
+    """A generation saved by :func:`save_generation`: the model (eval mode) and its record."""
+    record = torch.load(path, map_location=device, weights_only=True)
+    model = VAE(latent_dim).to(device)
+    model.load_state_dict(record.pop("state_dict"))
+    return model.eval(), record
+
+
+def chain_seed(base: int, key: int) -> int:
+    """Seed of generation ``key`` of a chain (key -1: the policy's real subset); independent of the chain length."""
+    return int(np.random.default_rng([base, key + 1]).integers(0, 2**62))
+
+
+def train_chain(real: torch.Tensor, policy: Policy, settings: VAESettings, rng: np.random.Generator,
+                folder: Path, device: torch.device, force: bool = False,
+                on_generation: Callable[[], object] = lambda: None) -> list[Path]:
+    """Train generations 0..n_generations of one chain, resuming from the files in ``folder``.
+
+    Generation g's weights live in ``folder/generation_{g:03d}.pt``; existing files are loaded
+    (unless ``force``), missing ones trained; ``on_generation`` is called after each generation.
+    Returns the paths of all generations.
+    """
+    base_seed = int(rng.integers(0, 2**62))
+    ops, base = SourceOps(), RealImages(real)
+    policy_rng = np.random.default_rng(chain_seed(base_seed, -1))
+    state = policy.start(ops, base, settings.images_per_epoch, policy_rng)
+    data: Source = base
+    previous: VAE | None = None
+    paths = []
+    for generation in range(settings.n_generations + 1):
+        if previous is not None:
+            data, state = policy.training_data(ops, previous, state, settings.images_per_epoch, policy_rng)
+        path = folder / f"generation_{generation:03d}.pt"
+        if path.exists() and not force:
+            previous, _ = load_generation(path, settings.latent_dim, device)
+        else:
+            start = time.monotonic()
+            previous, losses = train_vae(data, settings, chain_seed(base_seed, generation), device)
+            save_generation(path, previous, losses, time.monotonic() - start)
+        paths.append(path)
+        on_generation()
+    return paths
+
+
+def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[..., np.random.Generator],
+              folder: Path, device: torch.device, progress: bool = True, force: bool = False) -> pd.DataFrame:
+    """Train every (policy, run) chain; a frame of (policy, run, generation, path, seconds, final_loss).
+
+    ``rng_for(policy_label, run)`` gives each chain its generator (``run.rng`` in a notebook).
+    """
+    real = torch.as_tensor(real_images[: settings.train_size], dtype=torch.float32).reshape(-1, *IMAGE_SHAPE)
+    real = real.to(device)
+    rows = []
+    bar = tqdm(total=len(settings.policies) * settings.n_runs * (settings.n_generations + 1), desc="VAE generations",
+               disable=not progress, mininterval=2)
+    for text in settings.policies:
+        policy = parse_policy(text)
+        label = policy_label(policy)
+        for run in range(settings.n_runs):
+            chain_dir = folder / label / f"run_{run:02d}"
+            paths = train_chain(real, policy, settings, rng_for(label, run), chain_dir, device, force, bar.update)
+            for generation, path in enumerate(paths):
+                record = torch.load(path, map_location="cpu", weights_only=True)
+                rows.append({"policy": label, "run": run, "generation": generation, "path": str(path),
+                             "seconds": float(record["seconds"]), "final_loss": float(record["losses"][-1])})
+    bar.close()
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+def eval_seed(run: int, generation: int) -> int:
+    """Seed of the images that generation ``generation`` of run ``run`` generates for evaluation."""
+    return 1_000_003 * (run + 1) + generation
+
+
+def generated_latents(model: VAE, encoder: VAE, n: int, seed: int) -> tuple[torch.Tensor, np.ndarray]:
+    """``n`` images decoded from the prior by ``model`` (seeded) and their means under ``encoder``."""
+    images = decode_prior(model, n, torch_generator(seed))
+    return images, encode_means(encoder, images)
+
+
+def _chains(models: pd.DataFrame):
+    """(policy, run, rows sorted by generation) for every chain of a frame from :func:`train_all`."""
+    for (policy, run), chain in models.sort_values("generation").groupby(["policy", "run"], sort=False):
+        yield policy, int(run), chain
+
+
+def evaluate(models: pd.DataFrame, settings: VAESettings, classifier: mc.Classifier,
+             real_stats: tuple[np.ndarray, np.ndarray], device: torch.device) -> pd.DataFrame:
+    """Per-generation metrics of ``n_eval`` generated images per model (one row per policy, run, generation).
+
+    Metrics: latent mean/std under the chain's generation-0 encoder, class fractions, entropy of
+    the class histogram (bits), mean predictive entropy (bits) and the Fréchet distance to
+    ``real_stats`` (classifier features of real test images).
+    """
+    rows = []
+    for policy, run, chain in _chains(models):
+        encoder, _ = load_generation(Path(chain["path"].iloc[0]), settings.latent_dim, device)
+        for generation, path in zip(chain["generation"], chain["path"]):
+            model, _ = load_generation(Path(path), settings.latent_dim, device)
+            images, means = generated_latents(model, encoder, settings.n_eval, eval_seed(run, generation))
+            probs, features = mc.predict(classifier, images, device)
+            fractions = mc.class_histogram(probs.argmax(axis=1))
+            rows.append({"policy": policy, "run": run, "generation": generation, **latent_statistics(means),
+                         "class_entropy": float(mc.entropy_bits(fractions)),
+                         "predictive_entropy": float(mc.entropy_bits(probs, axis=1).mean()),
+                         "frechet": mc.frechet_distance(*mc.gaussian_stats(features), *real_stats),
+                         **{f"frac_{k}": fractions[k] for k in range(mc.N_CLASSES)}})
+    return pd.DataFrame(rows)
+
+
+def latent_values(models: pd.DataFrame, settings: VAESettings, generations: Sequence[int],
+                  device: torch.device) -> pd.DataFrame:
+    """Every latent-mean coordinate of the evaluation images of ``generations`` (long frame, for densities)."""
+    frames = []
+    for policy, run, chain in _chains(models):
+        encoder, _ = load_generation(Path(chain["path"].iloc[0]), settings.latent_dim, device)
+        for generation, path in zip(chain["generation"], chain["path"]):
+            if generation in generations:
+                model, _ = load_generation(Path(path), settings.latent_dim, device)
+                _, means = generated_latents(model, encoder, settings.n_eval, eval_seed(run, generation))
+                frames.append(pd.DataFrame({"policy": policy, "run": run, "generation": generation,
+                                            "value": means.ravel()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def real_reference(classifier: mc.Classifier, train_images: np.ndarray, test_images: np.ndarray,
+                   n: int, rng: np.random.Generator, device: torch.device) -> dict:
+    """Real-data baselines: test-set feature statistics, and the metrics of ``n`` real training images.
+
+    The Fréchet distance of ``n`` real images to the test statistics is the floor that finite-sample
+    bias puts under every generated set of the same size.
+    """
+    real_stats = mc.gaussian_stats(mc.predict(classifier, test_images, device)[1])
+    sample = train_images[rng.choice(len(train_images), size=n, replace=False)]
+    probs, features = mc.predict(classifier, sample, device)
+    return {"stats": real_stats,
+            "frechet": mc.frechet_distance(*mc.gaussian_stats(features), *real_stats),
+            "class_entropy": float(mc.entropy_bits(mc.class_histogram(probs.argmax(axis=1)))),
+            "predictive_entropy": float(mc.entropy_bits(probs, axis=1).mean())}
+
+
+def sample_grids(models: pd.DataFrame, generations: Sequence[int], latent_dim: int, device: torch.device,
+                 run: int = 0, seed: int = 2024, side: int = 10) -> dict[tuple[str, int], np.ndarray]:
+    """``side``×``side`` digit grids (as one 2-D array) per (policy, generation), from the same latent draws."""
+    z = torch.randn(side * side, latent_dim, generator=torch_generator(seed)).to(device)
+    grids = {}
+    chosen = models[(models["run"] == run) & models["generation"].isin(list(generations))]
+    for policy, generation, path in chosen[["policy", "generation", "path"]].itertuples(index=False):
+        model, _ = load_generation(Path(path), latent_dim, device)
+        with torch.no_grad():
+            digits = model.decode(z).cpu().numpy().reshape(side, side, 28, 28)
+        grids[(policy, int(generation))] = digits.transpose(0, 2, 1, 3).reshape(side * 28, side * 28)
+    return grids
+
+
+# ----------------------------------------------------------------------------- plots
+
+def plot_grids(grids: dict[tuple[str, int], np.ndarray]) -> plt.Figure:
+    """Digit grids: one row per policy, one column per generation."""
+    policies = list(dict.fromkeys(p for p, _ in grids))
+    generations = sorted({g for _, g in grids})
+    fig, axes = plt.subplots(len(policies), len(generations), squeeze=False,
+                             figsize=(2.3 * len(generations), 2.5 * len(policies)))
+    for i, policy in enumerate(policies):
+        for j, generation in enumerate(generations):
+            ax = axes[i, j]
+            ax.imshow(grids[(policy, generation)], cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
+            ax.set_title(f"generation {generation}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel(policy)
+    return fig
+
+
+def plot_latents(latents: pd.DataFrame, metrics: pd.DataFrame, shown: Sequence[int],
+                 reference: pd.DataFrame | None = None) -> plt.Figure:
+    """Density of latent means per shown generation (first policy), and their std and mean over generations."""
+    fig, (ax_d, ax_s, ax_m) = plt.subplots(1, 3, figsize=(13, 3.6))
+    first = latents[latents["policy"] == latents["policy"].iloc[0]]
+    colours = plt.cm.viridis(np.linspace(0, 0.9, len(shown)))
+    bins = np.linspace(-3.5, 3.5, 71)
+    for colour, generation in zip(colours, shown):
+        values = first.loc[first["generation"] == generation, "value"]
+        ax_d.hist(values, bins=bins, density=True, histtype="step", color=colour, lw=1.4, label=f"gen {generation}")
+    ax_d.set(xlabel="latent mean μ(x) under the generation-0 encoder", ylabel="density",
+             title=f"{latents['policy'].iloc[0]}: all runs pooled")
+    ax_d.legend(fontsize=8)
+    for policy, frame in metrics.groupby("policy", sort=False):
+        for ax, column in ((ax_s, "latent_std"), (ax_m, "latent_mean")):
+            band_plot(ax, quantile_bands(frame, column, ["generation"], 0.0, 1.0), "generation", label=policy)
+    if reference is not None and len(reference):
+        ax_s.scatter(reference["generation"], reference["value"], marker="*", s=120, color="black", zorder=5,
+                     label="paper (5 runs)")
+    ax_s.set(xlabel="generation", ylabel="std of latent means", title="spread (band: range over runs)")
+    ax_m.set(xlabel="generation", ylabel="mean of latent means", title="centre")
+    ax_s.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_classifier(metrics: pd.DataFrame, real: dict) -> plt.Figure:
+    """Class fractions per generation (first policy, mean over runs), entropies, and Fréchet distance."""
+    fig, (ax_h, ax_e, ax_f) = plt.subplots(1, 3, figsize=(14, 3.8))
+    first = metrics[metrics["policy"] == metrics["policy"].iloc[0]]
+    fractions = first.groupby("generation")[[f"frac_{k}" for k in range(mc.N_CLASSES)]].mean()
+    image = ax_h.imshow(fractions.to_numpy(), aspect="auto", cmap="magma", vmin=0,
+                        extent=(-0.5, 9.5, fractions.index.max() + 0.5, fractions.index.min() - 0.5))
+    fig.colorbar(image, ax=ax_h, label="fraction of generated digits")
+    ax_h.set(xlabel="predicted digit", ylabel="generation", xticks=range(10),
+             title=f"class histogram ({metrics['policy'].iloc[0]})")
+    ax_h.grid(False)
+    for policy, frame in metrics.groupby("policy", sort=False):
+        band_plot(ax_e, quantile_bands(frame, "class_entropy", ["generation"], 0.0, 1.0), "generation",
+                  label=f"{policy}: class histogram")
+        band_plot(ax_e, quantile_bands(frame, "predictive_entropy", ["generation"], 0.0, 1.0), "generation",
+                  label=f"{policy}: per digit (mean)")
+        band_plot(ax_f, quantile_bands(frame, "frechet", ["generation"], 0.0, 1.0), "generation", label=policy)
+    ax_e.axhline(real["class_entropy"], color="grey", ls="--", lw=1, label="real images")
+    ax_e.axhline(real["predictive_entropy"], color="grey", ls=":", lw=1)
+    ax_e.set(xlabel="generation", ylabel="entropy (bits)", title="entropy of predicted classes")
+    ax_e.legend(fontsize=7)
+    ax_f.axhline(real["frechet"], color="grey", ls="--", lw=1, label="real images (same n)")
+    ax_f.set(xlabel="generation", ylabel="Fréchet distance", yscale="log", title="distance to real (features)")
+    ax_f.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

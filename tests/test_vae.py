@@ -1,0 +1,283 @@
+"""VAE-on-MNIST experiment: model, loss, sources and policies, resumable chains, metrics, data errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from collapse_utils import data, vae
+from collapse_utils import mnist_classifier as mc
+from collapse_utils.profiles import VAE as VAE_PROFILES
+from collapse_utils.recursion import Accumulate, KeepReal, Replace
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def tiny_settings(**changes) -> vae.VAESettings:
+    values = dict(VAE_PROFILES["smoke"], n_generations=2, epochs=3, images_per_epoch=64, batch_size=32,
+                  train_size=256, n_eval=64, shown_generations=[0, 2], policies=["replace"])
+    return vae.VAESettings(**{**values, **changes})
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    torch.set_num_threads(1)
+    images, labels = data.load_mnist("train")
+    return images[:3000], labels[:3000]
+
+
+def real_tensor(images: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(images).reshape(-1, 1, 28, 28)
+
+
+# ----------------------------------------------------------------------------- model
+
+def test_parameter_count_is_the_authors():
+    assert sum(p.numel() for p in vae.VAE(20).parameters()) == 647_081
+
+
+def test_shapes():
+    model = vae.new_vae(20, seed=0, device=CPU)
+    x = torch.rand(3, 1, 28, 28)
+    recon, mu, log_var = model(x, torch.zeros(3, 20))
+    assert recon.shape == x.shape and mu.shape == log_var.shape == (3, 20)
+    assert float(recon.detach().min()) > 0 and float(recon.detach().max()) < 1
+    assert vae.decode_prior(model, 5, vae.torch_generator(1)).shape == (5, 1, 28, 28)
+    assert vae.encode_means(model, x).shape == (3, 20)
+
+
+def test_loss_closed_form():
+    """μ = 0, log σ² = 0 gives KL = 0; reconstructions of 1/2 cost ln 2 nats per pixel."""
+    images = torch.rand(4, 1, 28, 28)
+    zeros = torch.zeros(4, 20)
+    loss = vae.vae_loss(images, torch.full_like(images, 0.5), zeros, zeros)
+    assert float(loss) == pytest.approx(4 * 784 * np.log(2), rel=1e-5)
+    mu = torch.ones(4, 20)  # KL of N(1, 1) from N(0, 1) is 1/2 per dimension
+    assert float(vae.vae_loss(images, torch.full_like(images, 0.5), mu, zeros, beta=2.0) - loss) == \
+        pytest.approx(2.0 * 4 * 20 * 0.5, rel=1e-5)
+
+
+def test_loss_decreases_on_a_tiny_subset(mnist):
+    settings = tiny_settings(epochs=4, images_per_epoch=64)
+    _, losses = vae.train_vae(vae.RealImages(real_tensor(mnist[0][:256])), settings, seed=0, device=CPU)
+    assert len(losses) == 4
+    assert losses[0] > 300  # about 784 ln 2 = 543 nats per image at initialisation
+    assert losses[-1] < 0.75 * losses[0]
+
+
+def test_sampling_is_reproducible_with_a_seed():
+    model = vae.new_vae(20, seed=3, device=CPU)
+    same = vae.new_vae(20, seed=3, device=CPU)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), same.state_dict().values()))
+    first = vae.decode_prior(model, 8, vae.torch_generator(7))
+    assert torch.equal(first, vae.decode_prior(same, 8, vae.torch_generator(7)))
+    assert not torch.equal(first, vae.decode_prior(model, 8, vae.torch_generator(8)))
+
+
+def test_latent_statistics_on_synthetic_means():
+    rng = np.random.default_rng(0)
+    means = rng.normal(0.3, 0.7, size=(5000, 20))
+    stats = vae.latent_statistics(means)
+    # standard errors: 0.7 / sqrt(1e5) ~ 0.0022 for the mean, 0.7 / sqrt(2e5) ~ 0.0016 for the std
+    assert stats["latent_mean"] == pytest.approx(0.3, abs=0.01)
+    assert stats["latent_std"] == pytest.approx(0.7, abs=0.008)
+    with pytest.raises(ValueError, match="at least 2"):
+        vae.latent_statistics(np.zeros(1))
+
+
+# ----------------------------------------------------------------------------- sources and policies
+
+def constant_source(value: float, size: int) -> vae.RealImages:
+    return vae.RealImages(torch.full((size, 1, 28, 28), value))
+
+
+def test_mixture_draws_in_proportion_to_sizes():
+    mixture = vae.SourceOps().combine([constant_source(0.0, 100), constant_source(1.0, 300)])
+    batch = mixture.draw(4000, vae.torch_generator(0))
+    share = float(batch[:, 0, 0, 0].mean())
+    assert share == pytest.approx(0.75, abs=4 * np.sqrt(0.75 * 0.25 / 4000))
+
+
+def test_policies_build_the_documented_training_sources():
+    ops, real = vae.SourceOps(), constant_source(1.0, 1000)
+    model = vae.new_vae(20, seed=0, device=CPU)
+    rng = np.random.default_rng(0)
+    data, _ = Replace().training_data(ops, model, Replace().start(ops, real, 500, rng), 500, rng)
+    assert isinstance(data, vae.Decoded) and data.size == 500
+    keep = KeepReal(0.1)
+    data, state = keep.training_data(ops, model, keep.start(ops, real, 500, rng), 500, rng)
+    assert [type(p) for p in data.parts] == [vae.RealImages, vae.Decoded] and [p.size for p in data.parts] == [50, 450]
+    state = Accumulate().start(ops, real, 500, rng)
+    for generation in (1, 2):
+        data, state = Accumulate().training_data(ops, model, state, 500, rng)
+        assert [p.size for p in data.parts] == [1000] + [500] * generation
+
+
+# ----------------------------------------------------------------------------- resumable chains
+
+def test_interrupted_chain_resumes_at_the_first_missing_generation(mnist, tmp_path, monkeypatch):
+    settings = tiny_settings(epochs=1, images_per_epoch=32)
+    real, policy = real_tensor(mnist[0][:128]), KeepReal(0.25)
+    whole = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "whole", CPU)
+
+    calls = []
+    original = vae.train_vae
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(vae, "train_vae", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "resumed", CPU)
+    assert sorted(p.name for p in (tmp_path / "resumed").iterdir()) == ["generation_000.pt", "generation_001.pt"]
+    calls.clear()
+    resumed = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "resumed", CPU)
+    assert len(calls) == 1  # only generation 2 was trained again
+    for a, b in zip(whole, resumed):
+        left = vae.load_generation(a, 20, CPU)[0].state_dict()
+        right = vae.load_generation(b, 20, CPU)[0].state_dict()
+        assert all(torch.equal(left[k], right[k]) for k in left)
+
+
+def test_train_all_and_evaluate_give_one_row_per_generation(mnist, tmp_path):
+    settings = tiny_settings(epochs=1, images_per_epoch=32, n_generations=1, n_runs=2,
+                             shown_generations=[0, 1])
+    models = vae.train_all(mnist[0], settings, lambda *key: np.random.default_rng(len(key)), tmp_path, CPU,
+                           progress=False)
+    assert list(models["generation"]) == [0, 1, 0, 1] and (models["seconds"] > 0).all()
+    classifier = mc.Classifier().eval()
+    real = mc.gaussian_stats(mc.predict(classifier, mnist[0][:200], CPU)[1])
+    metrics = vae.evaluate(models, settings, classifier, real, CPU)
+    assert len(metrics) == 4
+    fractions = metrics[[f"frac_{k}" for k in range(10)]].to_numpy()
+    assert np.allclose(fractions.sum(axis=1), 1.0)
+    assert ((metrics["class_entropy"] >= 0) & (metrics["class_entropy"] <= np.log2(10) + 1e-9)).all()
+    values = vae.latent_values(models, settings, [1], CPU)
+    assert len(values) == 2 * settings.n_eval * 20
+    pooled = vae.latent_statistics(values[values["run"] == 0]["value"])
+    assert pooled["latent_std"] == pytest.approx(metrics.query("run == 0 and generation == 1")["latent_std"].item())
+    grids = vae.sample_grids(models, [0, 1], 20, CPU)
+    assert grids[("replace", 1)].shape == (280, 280)
+
+
+# ----------------------------------------------------------------------------- classifier metrics
+
+def test_frechet_distance_matches_closed_form_for_gaussians():
+    rng = np.random.default_rng(1)
+    m1, m2 = rng.normal(size=4), rng.normal(size=4)
+    a, b = rng.uniform(0.2, 3.0, size=4), rng.uniform(0.2, 3.0, size=4)
+    expected = np.sum((m1 - m2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    assert mc.frechet_distance(m1, np.diag(a), m2, np.diag(b)) == pytest.approx(expected, rel=1e-10)
+    rotation, _ = np.linalg.qr(rng.normal(size=(4, 4)))  # same rotation of both: distance unchanged
+    rotated = [rotation @ m1, rotation @ np.diag(a) @ rotation.T, rotation @ m2, rotation @ np.diag(b) @ rotation.T]
+    assert mc.frechet_distance(*rotated) == pytest.approx(expected, rel=1e-8)
+    assert mc.frechet_distance(m1, np.diag(a), m1, np.diag(a)) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_frechet_distance_is_symmetric_and_matches_1d_wasserstein():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    c1, c2 = x @ x.T + 0.1 * np.eye(3), y @ y.T + 0.1 * np.eye(3)
+    m = np.zeros(3)
+    assert mc.frechet_distance(m, c1, m, c2) == pytest.approx(mc.frechet_distance(m, c2, m, c1), rel=1e-8)
+    # 1-D: W2^2 between N(0, 4) and N(1, 1) is 1 + (2 - 1)^2 = 2
+    assert mc.frechet_distance(np.zeros(1), np.eye(1) * 4, np.ones(1), np.eye(1)) == pytest.approx(2.0)
+
+
+def test_frechet_distance_from_samples_converges():
+    rng = np.random.default_rng(3)
+    a = rng.normal(0.0, 1.0, size=(200_000, 2))
+    b = rng.normal([1.0, 0.0], [2.0, 1.0], size=(200_000, 2))
+    # truth: 1 + (2 - 1)^2 = 2; sampling error of the moments ~ 1e-2
+    assert mc.frechet_distance(*mc.gaussian_stats(a), *mc.gaussian_stats(b)) == pytest.approx(2.0, abs=0.03)
+    with pytest.raises(ValueError, match="at least 2"):
+        mc.gaussian_stats(np.zeros((1, 3)))
+
+
+def test_entropy_and_class_histogram():
+    assert mc.entropy_bits(np.full(10, 0.1)) == pytest.approx(np.log2(10))
+    assert mc.entropy_bits(np.eye(10)[3]) == 0.0
+    assert np.allclose(mc.class_histogram([1, 1, 2, 9]), np.bincount([1, 1, 2, 9], minlength=10) / 4)
+
+
+def test_classifier_learns_on_a_small_subset(mnist):
+    images, labels = mnist
+    model = mc.train_classifier(images[:2000], labels[:2000], epochs=1, seed=0, device=CPU, batch_size=32)
+    assert mc.accuracy(model, images[2000:3000], labels[2000:3000], CPU) > 0.8  # chance is 0.1
+    assert mc.predict(model, images[:5], CPU)[1].shape == (5, mc.FEATURE_DIM)
+    with pytest.raises(ValueError, match="shape"):
+        mc.as_batch(np.zeros((2, 28)), CPU)
+
+
+def test_classifier_cache_is_reused(mnist, tmp_path):
+    images, labels = mnist
+    split = (images[:300], labels[:300]), (images[300:400], labels[300:400])
+    model, record = mc.load_or_train(tmp_path, *split, epochs=1, seed=0, device=CPU)
+    again, record_again = mc.load_or_train(tmp_path, *split, epochs=1, seed=0, device=CPU)
+    assert record_again == record and 0.0 <= record["test_accuracy"] <= 1.0
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+
+
+# ----------------------------------------------------------------------------- settings and data errors
+
+@pytest.mark.parametrize("change, message", [
+    (dict(n_runs=0), "n_runs must be an integer >= 1, got 0"),
+    (dict(n_eval=1), "n_eval must be an integer >= 2"),
+    (dict(train_size=70000), "train_size must be an integer in \\[1, 60000\\]"),
+    (dict(policies=["keep"]), "unknown data policy 'keep'"),
+    (dict(policies=[]), "at least one data policy"),
+    (dict(shown_generations=[0, 9]), "shown_generations must be"),
+    (dict(lr=0.0), "lr must be > 0"),
+    (dict(device="tpu"), "device must be 'auto', 'cpu' or 'cuda'"),
+])
+def test_settings_validation_errors(change, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_settings(**change)
+
+
+def test_profiles_are_valid_and_paper_profile_keeps_the_authors_settings():
+    paper = vae.VAESettings(**VAE_PROFILES["paper"])
+    assert (paper.latent_dim, paper.batch_size, paper.lr, paper.weight_decay, paper.epochs) == (20, 256, 1e-3, 1e-5, 30)
+    assert paper.images_per_epoch == paper.train_size == 60000 and paper.n_generations >= 20
+    assert paper.steps_per_generation == 30 * 235
+    for name in ("smoke", "default"):
+        assert dataclasses.asdict(vae.VAESettings(**VAE_PROFILES[name]))
+
+
+def test_pick_device_sets_threads():
+    assert vae.pick_device("cpu", threads=1) == CPU and torch.get_num_threads() == 1
+
+
+def test_missing_mnist_names_file_checksum_and_remedy(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "data_dirs", lambda: [tmp_path])
+    monkeypatch.setitem(sys.modules, "datasets", None)  # the hub fallback cannot run: import fails
+    name = "mnist/t10k-images-idx3-ubyte"
+    with pytest.raises(data.DataFileError) as error:
+        data.load_mnist("test")
+    text = str(error.value)
+    assert name in text and data.MANIFEST[name] in text and "COLLAPSE_DATA_DIR" in text
+
+
+def test_corrupt_mnist_names_expected_checksum(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "data_dirs", lambda: [tmp_path])
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (tmp_path / "mnist").mkdir(exist_ok=True)
+        (tmp_path / "mnist" / f"{stem}.gz").write_bytes(gzip.compress(b"not mnist"))
+    with pytest.raises(data.DataFileError, match="corrupt.*expected " + data.MANIFEST["mnist/t10k-images-idx3-ubyte"]):
+        data.load_mnist("test")
