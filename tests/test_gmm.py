@@ -127,6 +127,20 @@ def test_warm_started_em_matches_sklearn_on_resampled_data():
     np.testing.assert_array_equal(ours.n_iter, n_iter)
 
 
+def test_em_matches_sklearn_on_collapsed_components_far_from_the_origin():
+    # late generations: one component with spread down to 1e-3, data centred far from 0
+    rng = np.random.default_rng(17)
+    scales = np.array([1e-3, 1e-2, 1e-1])
+    covs = np.stack([scales[:, None, None] ** 2 * np.eye(2), np.tile(np.eye(2), (3, 1, 1))], axis=1)
+    means = np.stack([np.tile([7.0, 4.0], (3, 1)), 5 + rng.normal(0, 0.5, (3, 2))], axis=1)
+    start = gmm.Mixture(np.tile([0.05, 0.95], (3, 1)), means, covs)
+    x = gmm.sample_mixture(start, 1000, rng)[0]
+    ours = gmm.em_fit(x, start)
+    reference, n_iter = gmm.fit_sklearn(x, init=start)
+    assert_same_fit(ours.mixture, reference, x)
+    np.testing.assert_array_equal(ours.n_iter, n_iter)
+
+
 def test_em_never_decreases_likelihood_and_stops_at_max_iter():
     rng = np.random.default_rng(8)
     x = rng.standard_normal((4, 300, 2))
