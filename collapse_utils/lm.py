@@ -25,12 +25,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import cache, data, lm_model
 from .lm_data import Blocks, check_block_size, encode_text, example_prompt, make_blocks, ngram_stats, \
     resolve_variant, train_tokenizer, load_tokenizer
-from .recursion import Accumulate, Policy, check_positive_int, parse_policy, policy_label
+from .recursion import Accumulate, Policy, Replace, check_positive_int, parse_policy, policy_label
 
 SCRATCH = lm_model.SCRATCH
 
@@ -90,8 +90,10 @@ class LMSettings:
             raise ValueError(f"policies and epochs must be non-empty lists of equal length (one epoch count per "
                              f"policy), got {self.policies} and {self.epochs}")
         for policy, epochs in zip(self.policies, self.epochs):
-            parse_policy(policy)
             check_positive_int(f"epochs of {policy}", epochs)
+            if not isinstance(parse_policy(policy), Replace) and self.new_tokens != self.block_size:
+                raise ValueError(f"policy {policy!r} mixes real and generated blocks, so new_tokens "
+                                 f"({self.new_tokens}) must equal block_size ({self.block_size})")
         if any(g < 0 or g > self.n_generations for g in self.histogram_generations):
             raise ValueError(f"histogram_generations must lie in 0..n_generations={self.n_generations}, "
                              f"got {self.histogram_generations}")
@@ -307,7 +309,7 @@ def run_chain(ctx: LMContext, run, policy: Policy, epochs: int, replicate: int) 
     source, real = PromptSource(ctx), Blocks.original(ctx.train)
     state = policy.start(source, real, len(real), run.rng("start", label, replicate))
     model0 = None
-    for g in tqdm(range(s.n_generations + 1), desc=label, disable=not ctx.progress, leave=False):
+    for g in tqdm(range(s.n_generations + 1), desc=label, disable=not ctx.progress):
         folder = root / f"gen_{g:02d}"
         blocks = real if g == 0 else Blocks.load(folder / "data.npz")
         state = blocks if isinstance(policy, Accumulate) and g > 0 else state
@@ -475,3 +477,49 @@ def plot_ngrams(results: LMResults) -> plt.Figure:
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+#: Why a profile may differ from the paper's settings, per setting (shown by :func:`differences_from_paper`).
+WHY_DIFFERENT = {
+    "model_name": "facebook/opt-125m cannot be downloaded here (no hub access) and 10 fine-tunings of 125M "
+                  "parameters do not fit 2 CPU cores; a small OPTForCausalLM (same class and code path) "
+                  "pre-trained here stands in for it",
+    "vocab_size": "a BPE tokenizer trained on the training split: the softmax over OPT's 50k tokens "
+                  "would make training and beam search ~3x slower",
+    "d_model": "model size scaled down to fit the CPU budget",
+    "n_layers": "model size scaled down to fit the CPU budget",
+    "n_heads": "model size scaled down to fit the CPU budget",
+    "ffn_dim": "model size scaled down to fit the CPU budget",
+    "pretrain_blocks": "the stand-in model is pre-trained here on training blocks not used for fine-tuning "
+                       "(OPT-125m was pre-trained by Meta on 180B tokens)",
+    "pretrain_epochs": "pre-training of the stand-in model",
+    "pretrain_lr": "pre-training of the stand-in model",
+    "data_variant": "only the raw validation and test splits are available offline; the tokenized "
+                    "WikiText-2 (rare words as <unk>) has all three splits",
+    "text_limit": "smoke profile only: a prefix of each split",
+    "n_train_blocks": "a random subset of the training blocks, so that regenerating the training set "
+                      "with 5-beam search fits the CPU budget",
+    "n_valid_blocks": "a random subset of the validation blocks (checkpoint selection) for speed",
+    "n_test_blocks": "a random subset of the test blocks for speed (the same subset for every model)",
+    "lr": "a small model with few optimiser steps per epoch needs a larger learning rate to move at all",
+    "batch_size": "few training blocks: a smaller batch gives several optimiser steps per epoch",
+    "policies": "Accumulate (beyond the paper) left out to fit the budget",
+    "epochs": "smoke profile only",
+    "n_generations": "fewer generations to fit the budget",
+    "n_runs": "one run fits the budget (the paper: 5)",
+    "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
+    "histogram_generations": "generations that exist in this profile",
+    "keep_all_models": "the paper profile keeps only model 0 and the latest model (disk space: 0.5 GB each)",
+    "threads": "CPU threads: a speed setting",
+    "num_beams": "smoke profile only", "new_tokens": "smoke profile only", "block_size": "smoke profile only",
+}
+
+
+def differences_from_paper(settings: LMSettings) -> pd.DataFrame:
+    """Every setting whose value differs from the paper profile's, with the reason."""
+    from .profiles import load_settings
+
+    paper = load_settings("05_opt125m_wikitext2", "paper")
+    rows = [(name, getattr(paper, name), getattr(settings, name), WHY_DIFFERENT.get(name, ""))
+            for name in paper.__dataclass_fields__ if getattr(paper, name) != getattr(settings, name)]
+    return pd.DataFrame(rows, columns=["setting", "paper", "this run", "why"])

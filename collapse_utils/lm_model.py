@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 SCRATCH = "scratch"
 
@@ -80,7 +80,9 @@ def load_model(name: str | Path, device: torch.device):
     Raises ValueError naming the model and what to use instead when it cannot be loaded.
     """
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     text = check_model_name(name)
     try:
         model = AutoModelForCausalLM.from_pretrained(text, attn_implementation="sdpa")
@@ -91,6 +93,9 @@ def load_model(name: str | Path, device: torch.device):
 
 def save_model(model, folder: Path) -> None:
     """``save_pretrained`` into a temporary folder, then rename: the folder appears complete or not at all."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     folder.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
@@ -114,7 +119,8 @@ def sequence_nll(model, ids: np.ndarray, device: torch.device, batch_size: int =
     """Mean next-token negative log-likelihood (nats) of every row of ``ids``; exp of it is its perplexity."""
     model.eval()
     out = []
-    for index in tqdm(_batches(len(ids), batch_size), desc="scoring", disable=not progress, leave=False):
+    for index in tqdm(_batches(len(ids), batch_size), desc="scoring", disable=not progress, leave=False,
+                      mininterval=10.0):
         batch = torch.as_tensor(ids[index], device=device)
         with autocast(device):
             logits = model(input_ids=batch).logits[:, :-1]
@@ -143,7 +149,7 @@ def train(model, ids: np.ndarray, valid: np.ndarray, epochs: int, lr: float, lr_
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=lr_min)
     history, best = [], None
     bar = tqdm(total=epochs * len(_batches(len(ids), batch_size)), desc=desc, disable=not progress,
-               leave=False, mininterval=1.0)
+               leave=False, mininterval=10.0)
     for _ in range(epochs):
         model.train()
         for index in _batches(len(ids), batch_size, rng.permutation(len(ids))):
@@ -182,7 +188,7 @@ def continue_prompts(model, prompts: Sequence[np.ndarray], new_tokens: int, num_
     model.eval()
     out = []
     for index in tqdm(_batches(len(prompts), batch_size), desc="generating", disable=not progress,
-                      leave=False, mininterval=1.0):
+                      leave=False, mininterval=10.0):
         ids, mask = left_pad([prompts[i] for i in index], pad_id)
         with autocast(device):
             result = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),

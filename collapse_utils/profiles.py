@@ -22,6 +22,7 @@ SETTINGS_CLASSES: dict[str, str] = {
     "02_gaussian": "collapse_utils.gaussian:GaussianSettings",
     "06_beyond": "collapse_utils.beyond:BeyondSettings",
     "03_gmm": "collapse_utils.gmm:GMMSettings",
+    "05_opt125m_wikitext2": "collapse_utils.lm:LMSettings",
     "04_vae_mnist": "collapse_utils.vae:VAESettings",
 }
 
@@ -71,19 +72,47 @@ BEYOND = {
                   sweep_generations=1000, sweep_chains=10000),
 }
 
-VAE_SHARED = dict(latent_dim=20, lr=1e-3, weight_decay=1e-5, beta=1.0, train_size=60000, device="auto", threads=2)
+LM_SHARED = dict(block_size=64, num_beams=5, new_tokens=64, repetition_penalty=3.0, lr_min=1e-6,
+                 example_phrase="some started before")
+LM = {
+    "smoke": {**LM_SHARED, **dict(model_name="scratch", vocab_size=512, d_model=32, n_layers=1, n_heads=2,
+                                  ffn_dim=64, pretrain_blocks=128, pretrain_epochs=1, pretrain_lr=1e-3,
+                                  data_variant="auto", text_limit=150_000, n_train_blocks=16, n_valid_blocks=8,
+                                  n_test_blocks=16, lr=1e-3, batch_size=8, block_size=32, new_tokens=32,
+                                  policies=["replace", "keep_real:0.1", "accumulate"], epochs=[1, 2, 1],
+                                  n_generations=2, n_runs=1, gen_batch_size=32, histogram_generations=[0, 1, 2],
+                                  keep_all_models=True, threads=2)},
+    "default": {**LM_SHARED, **dict(model_name="scratch", vocab_size=2048, d_model=128, n_layers=2, n_heads=4,
+                                    ffn_dim=512, pretrain_blocks=4000, pretrain_epochs=1, pretrain_lr=1e-3,
+                                    data_variant="auto", text_limit=0, n_train_blocks=128, n_valid_blocks=64,
+                                    n_test_blocks=256, lr=5e-4, batch_size=16,
+                                    policies=["replace", "keep_real:0.1"], epochs=[5, 10],
+                                    n_generations=9, n_runs=1, gen_batch_size=64,
+                                    histogram_generations=[0, 1, 2, 3, 5, 9], keep_all_models=True, threads=2)},
+    "paper": {**LM_SHARED, **dict(model_name="facebook/opt-125m", vocab_size=50272, d_model=768, n_layers=12,
+                                  n_heads=12, ffn_dim=3072, pretrain_blocks=0, pretrain_epochs=1,
+                                  pretrain_lr=1e-3, data_variant="raw", text_limit=0, n_train_blocks=0,
+                                  n_valid_blocks=0, n_test_blocks=0, lr=2e-5, batch_size=128,
+                                  policies=["replace", "keep_real:0.1", "accumulate"], epochs=[5, 10, 5],
+                                  n_generations=9, n_runs=5, gen_batch_size=128,
+                                  histogram_generations=[0, 1, 2, 3, 5, 9], keep_all_models=False, threads=16)},
+}
+
+VAE_SHARED = dict(latent_dim=20, lr=1e-3, weight_decay=1e-5, beta=1.0, train_size=60000, n_reference=10000,
+                  device="auto")
 VAE = {
     "smoke": {**VAE_SHARED, **dict(n_generations=2, n_runs=1, policies=["replace", "keep_real:0.1", "accumulate"],
                                    epochs=1, images_per_epoch=256, batch_size=64, train_size=2000, n_eval=200,
-                                   shown_generations=[0, 1, 2], classifier_epochs=1, classifier_train_size=3000)},
-    "default": {**VAE_SHARED, **dict(n_generations=5, n_runs=2, policies=["replace"], epochs=2,
-                                     images_per_epoch=7680, batch_size=128, n_eval=1000,
-                                     shown_generations=[0, 1, 2, 3, 4, 5], classifier_epochs=1,
-                                     classifier_train_size=60000)},
+                                   shown_generations=[0, 1, 2], classifier_epochs=1, classifier_train_size=1000,
+                                   n_reference=1000, threads=1)},
+    "default": {**VAE_SHARED, **dict(n_generations=4, n_runs=2, policies=["replace"], epochs=2,
+                                     images_per_epoch=5120, batch_size=128, n_eval=1000,
+                                     shown_generations=[0, 1, 2, 3, 4], classifier_epochs=1,
+                                     classifier_train_size=60000, threads=1)},
     "paper": {**VAE_SHARED, **dict(n_generations=20, n_runs=5, policies=["replace"], epochs=30,
                                    images_per_epoch=60000, batch_size=256, n_eval=1000,
                                    shown_generations=[0, 1, 2, 5, 10, 20], classifier_epochs=1,
-                                   classifier_train_size=60000)},
+                                   classifier_train_size=60000, threads=2)},
 }
 
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
@@ -91,6 +120,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "02_gaussian": GAUSSIAN,
     "06_beyond": BEYOND,
     "03_gmm": GMM,
+    "05_opt125m_wikitext2": LM,
+    "04_vae_mnist": VAE,
 }
 
 

@@ -72,7 +72,7 @@ def tiny_context(tiny_folder):
     ids = lm_data.encode_text(tokenizer, data.load_wikitext2("valid", "tokens")[:20_000])
     blocks = lm_data.make_blocks(ids, 12)
     settings = lm.LMSettings(model_name=str(tiny_folder), block_size=12, new_tokens=6, num_beams=3,
-                             gen_batch_size=16, histogram_generations=[0])
+                             gen_batch_size=16, histogram_generations=[0], policies=["replace"], epochs=[1])
     return lm.LMContext(settings, CPU, tokenizer, "tokens", blocks[:40], blocks[40:44], blocks[44:48],
                         blocks[0], str(tiny_folder), 0.0, progress=False)
 
@@ -177,6 +177,7 @@ def test_unreadable_model_folder_is_a_clear_error(tmp_path):
     ({"policies": ["keep_real:-0.1"], "epochs": [10]}, r"KeepReal fraction must lie in \[0, 1\]"),
     ({"epochs": [5]}, "policies and epochs must be non-empty lists of equal length"),
     ({"model_name": " "}, "model_name must be"),
+    ({"new_tokens": 16}, r"mixes real and generated blocks, so new_tokens \(16\) must equal block_size \(32\)"),
 ])
 def test_bad_settings_are_clear_errors(overrides, message):
     with pytest.raises(ValueError, match=message):
