@@ -57,7 +57,7 @@ def as_batch(images: np.ndarray | torch.Tensor, device: torch.device) -> torch.T
 
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int, seed: int,
-                     device: torch.device, batch_size: int = 128, lr: float = 1e-3) -> Classifier:
+                     device: torch.device, batch_size: int = 64, lr: float = 1e-3) -> Classifier:
     """Train :class:`Classifier` with Adam and cross-entropy; ``seed`` fixes init and batch order."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from . import mnist_classifier as mc
 from .cache import atomic_write_bytes
+from .paths import REPO_ROOT
 from .plotting import band_plot, quantile_bands
 from .recursion import Policy, check_positive_int, parse_policy, policy_label
 
@@ -57,6 +58,7 @@ class VAESettings:
     shown_generations: list[int]
     classifier_epochs: int
     classifier_train_size: int
+    n_reference: int = 10000
     latent_dim: int = 20
     batch_size: int = 256
     lr: float = 1e-3
@@ -67,14 +69,15 @@ class VAESettings:
 
     def __post_init__(self) -> None:
         for name, minimum in [("n_generations", 1), ("n_runs", 1), ("epochs", 1), ("images_per_epoch", 1),
-                              ("n_eval", 2), ("classifier_epochs", 1), ("classifier_train_size", 100),
+                              ("n_eval", 2), ("classifier_epochs", 1), ("classifier_train_size", 100), ("n_reference", 2),
                               ("latent_dim", 1), ("batch_size", 1), ("threads", 1)]:
             check_positive_int(name, getattr(self, name), minimum)
         if not isinstance(self.train_size, int) or not 1 <= self.train_size <= 60000:
             raise ValueError(f"train_size must be an integer in [1, 60000] (MNIST has 60000 training images), "
                              f"got {self.train_size!r}")
-        if self.classifier_train_size > 60000:
-            raise ValueError(f"classifier_train_size must be <= 60000, got {self.classifier_train_size}")
+        if self.classifier_train_size > 60000 or self.n_reference > 10000:
+            raise ValueError(f"classifier_train_size must be <= 60000 and n_reference <= 10000 (MNIST's test set), "
+                             f"got {self.classifier_train_size} and {self.n_reference}")
         if not self.policies:
             raise ValueError("policies must name at least one data policy, e.g. ['replace']")
         for text in self.policies:
@@ -426,6 +429,21 @@ def sample_grids(models: pd.DataFrame, generations: Sequence[int], latent_dim: i
             digits = model.decode(z).cpu().numpy().reshape(side, side, 28, 28)
         grids[(policy, int(generation))] = digits.transpose(0, 2, 1, 3).reshape(side * 28, side * 28)
     return grids
+
+
+def paper_reference(path: Path = REPO_ROOT / "data" / "reference.csv") -> pd.DataFrame:
+    """The paper's latent-mean standard deviations (generation, value) from ``data/reference.csv``."""
+    table = pd.read_csv(path)
+    rows = table[(table["experiment"] == "vae") & (table["quantity"] == "latent_mean_std")]
+    generation = rows["setting"].str.extract(r"generation (\d+)")[0].astype(int)
+    return pd.DataFrame({"generation": generation.to_numpy(), "value": rows["value"].astype(float).to_numpy()})
+
+
+def compare_with_paper(metrics: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Std of latent means per (policy, generation): mean, min and max over runs, beside the paper's value."""
+    table = metrics.groupby(["policy", "generation"])["latent_std"].agg(["mean", "min", "max"]).reset_index()
+    table["paper"] = table["generation"].map(reference.set_index("generation")["value"])
+    return table.round(3)
 
 
 # ----------------------------------------------------------------------------- plots
