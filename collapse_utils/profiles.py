@@ -107,11 +107,11 @@ VAE = {
                                    n_reference=1000, threads=1)},
     "default": {**VAE_SHARED, **dict(n_generations=4, n_runs=2, policies=["replace"], epochs=2,
                                      images_per_epoch=5120, batch_size=128, n_eval=1000,
-                                     shown_generations=[0, 1, 2, 3, 4], classifier_epochs=1,
+                                     shown_generations=[0, 1, 2, 3, 4], classifier_epochs=2,
                                      classifier_train_size=60000, threads=1)},
     "paper": {**VAE_SHARED, **dict(n_generations=20, n_runs=5, policies=["replace"], epochs=30,
                                    images_per_epoch=60000, batch_size=256, n_eval=1000,
-                                   shown_generations=[0, 1, 2, 5, 10, 20], classifier_epochs=1,
+                                   shown_generations=[0, 1, 2, 5, 10, 20], classifier_epochs=2,
                                    classifier_train_size=60000, threads=2)},
 }
 
