@@ -1,6 +1,7 @@
 """Training and beam-search generation throughput of the language model of a profile.
 
     python benchmarks/lm_throughput.py --profile default
+    python benchmarks/lm_throughput.py --profile default -p d_model=256 -p vocab_size=8192
     python benchmarks/lm_throughput.py --profile paper --train-steps 20 --prompts 128   # on a GPU
 
 Builds a randomly initialised OPT with the profile's architecture (for the paper profile, the
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from collapse_utils import lm_model
+from collapse_utils.cli import parse_params
 from collapse_utils.profiles import load_settings
 
 
@@ -59,8 +61,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=0, help="training batch (default: the profile's)")
     parser.add_argument("--prompts", type=int, default=0, help="prompts to continue (default: one generation batch)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: the profile's)")
+    parser.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a profile setting, e.g. -p d_model=256 (repeatable)")
     args = parser.parse_args()
-    settings = load_settings("05_opt125m_wikitext2", args.profile)
+    settings = load_settings("05_opt125m_wikitext2", args.profile, parse_params(args.param))
     torch.set_num_threads(args.threads or settings.threads)
     device, rng = lm_model.pick_device(), np.random.default_rng(0)
     model = lm_model.scratch_model(settings.vocab_size, settings.d_model, settings.n_layers, settings.n_heads,

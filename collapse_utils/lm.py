@@ -14,6 +14,7 @@ KeepReal keeps one random subset of real blocks for the whole run, Accumulate po
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 import torch
@@ -68,7 +70,7 @@ class LMSettings:
     histogram_generations: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 5, 9])
     example_phrase: str = "some started before"
     keep_all_models: bool = True
-    threads: int = 2
+    threads: int = 1  # torch CPU threads; more than the free cores slows torch down many-fold
 
     def __post_init__(self) -> None:
         if not isinstance(self.model_name, str) or not self.model_name.strip():
@@ -109,7 +111,7 @@ class LMSettings:
 
 def setting_label(policy: Policy, epochs: int) -> str:
     """'replace, 5 epochs' etc."""
-    return f"{policy_label(policy)}, {epochs} epochs"
+    return f"{policy_label(policy)}, {epochs} epoch{'s' if epochs != 1 else ''}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -156,8 +158,6 @@ def _split_blocks(run, tokenizer, folder: Path, variant: str, split: str) -> tup
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()
@@ -439,6 +439,7 @@ def plot_test_perplexity(results: LMResults) -> plt.Figure:
         ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3, label="mean ± std")
         ax.axhline(results.zero_shot, ls="--", color="C3", lw=1, label="pre-trained (zero-shot)")
         ax.set(title=setting, xlabel="generation", ylabel="test perplexity")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -448,7 +449,8 @@ def plot_sequence_histograms(results: LMResults, generations: Sequence[int]) -> 
     """Histograms (log x) of the perplexity, under model 0, of each generation's training sequences."""
     fig, axes, settings = _settings_axes(results)
     seq = results.sequences
-    bins = np.geomspace(max(seq["ppl"].min(), 1.0) * 0.9, seq["ppl"].max() * 1.1, 50)
+    n_bins = int(np.clip(3 * np.sqrt(seq.groupby(["setting", "generation"]).size().median()), 10, 60))
+    bins = np.geomspace(max(seq["ppl"].min(), 1.0) * 0.9, seq["ppl"].max() * 1.1, n_bins)
     palette = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(generations)))
     for ax, setting in zip(axes, settings):
         for color, g in zip(palette, generations):
@@ -474,6 +476,8 @@ def plot_ngrams(results: LMResults) -> plt.Figure:
             axes[1].plot(frame["generation"], frame[f"repeat_{n}"], style, color=f"C{i}")
     axes[0].set(xlabel="generation", ylabel="distinct n-grams / all n-grams", title="diversity of training data")
     axes[1].set(xlabel="generation", ylabel="n-grams repeated within a sequence", title="repetition")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -510,7 +514,7 @@ WHY_DIFFERENT = {
     "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
     "histogram_generations": "generations that exist in this profile",
     "keep_all_models": "the paper profile keeps only model 0 and the latest model (disk space: 0.5 GB each)",
-    "threads": "CPU threads: a speed setting",
+    "threads": "CPU threads: a speed setting (1 on a shared 2-core machine: torch slows down many-fold when its threads compete for cores)",
     "num_beams": "smoke profile only", "new_tokens": "smoke profile only", "block_size": "smoke profile only",
 }
 

@@ -36,11 +36,6 @@ def autocast(device: torch.device):
     return contextlib.nullcontext()
 
 
-def torch_generator(rng: np.random.Generator) -> torch.Generator:
-    """A torch CPU generator seeded from a numpy generator."""
-    return torch.Generator().manual_seed(int(rng.integers(2**62)))
-
-
 def scratch_model(vocab_size: int, d_model: int, n_layers: int, n_heads: int, ffn_dim: int,
                   max_positions: int, pad_id: int, eos_id: int, rng: np.random.Generator):
     """A randomly initialised ``OPTForCausalLM`` of the given size (the OPT-125m class and code path)."""
