@@ -14,6 +14,7 @@ KeepReal keeps one random subset of real blocks for the whole run, Accumulate po
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import shutil
@@ -47,20 +48,20 @@ class LMSettings:
     n_layers: int = 2
     n_heads: int = 4
     ffn_dim: int = 512
-    pretrain_blocks: int = 4096  # scratch only: training blocks used to pre-train model "zero-shot"
+    pretrain_blocks: int = 20000  # scratch only: training blocks used to pre-train model "zero-shot"
     pretrain_epochs: int = 1
     pretrain_lr: float = 1e-3
     data_variant: str = "auto"  # raw | tokens | auto (raw if the raw training split is available)
     text_limit: int = 0  # characters of each split used (0 = all)
     block_size: int = 64
-    n_train_blocks: int = 128  # fine-tuning blocks (0 = all not used for pre-training)
-    n_valid_blocks: int = 64  # 0 = all
-    n_test_blocks: int = 256  # 0 = all
+    n_train_blocks: int = 256  # fine-tuning blocks (0 = all not used for pre-training)
+    n_valid_blocks: int = 128  # 0 = all
+    n_test_blocks: int = 512  # 0 = all
     lr: float = 2e-5
     lr_min: float = 1e-6
     batch_size: int = 128
-    policies: list[str] = field(default_factory=lambda: ["replace", "keep_real:0.1"])
-    epochs: list[int] = field(default_factory=lambda: [5, 10])
+    policies: list[str] = field(default_factory=lambda: ["replace", "keep_real:0.1", "accumulate"])
+    epochs: list[int] = field(default_factory=lambda: [5, 10, 5])
     n_generations: int = 9
     n_runs: int = 1
     num_beams: int = 5
@@ -143,8 +144,8 @@ def _shared_dir(run, name: str, **key: Any) -> Path:
     return cache.result_dir(run.notebook, run.profile, {"name": name, "seed": run.seed, **key}) / name
 
 
-def _split_blocks(run, tokenizer, folder: Path, variant: str, split: str) -> tuple[np.ndarray, str]:
-    """All blocks of one split (token ids cached in ``folder``) and the split's text."""
+def _split_blocks(run, tokenizer, folder: Path, variant: str, split: str) -> np.ndarray:
+    """All blocks of one split (its token ids are cached in ``folder``)."""
     text = data.load_wikitext2(split, variant)
     limit = run.settings.text_limit
     text = text[:limit] if limit else text
@@ -154,7 +155,7 @@ def _split_blocks(run, tokenizer, folder: Path, variant: str, split: str) -> tup
     else:
         ids = encode_text(tokenizer, text)
         cache.atomic_write_bytes(path, _npy_bytes(ids))
-    return make_blocks(ids, run.settings.block_size), text
+    return make_blocks(ids, run.settings.block_size)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -190,17 +191,18 @@ def prepare(run, progress: bool = True) -> LMContext:
     device = lm_model.pick_device()
     variant = resolve_variant(s.data_variant)
     tokenizer, folder = _tokenizer(run, variant)
-    train, train_text = _split_blocks(run, tokenizer, folder, variant, "train")
-    valid = _subset(_split_blocks(run, tokenizer, folder, variant, "valid")[0], s.n_valid_blocks, run.rng("valid"))
-    test = _subset(_split_blocks(run, tokenizer, folder, variant, "test")[0], s.n_test_blocks, run.rng("test"))
+    train = _split_blocks(run, tokenizer, folder, variant, "train")
+    valid = _subset(_split_blocks(run, tokenizer, folder, variant, "valid"), s.n_valid_blocks, run.rng("valid"))
+    test = _subset(_split_blocks(run, tokenizer, folder, variant, "test"), s.n_test_blocks, run.rng("test"))
     order = run.rng("split").permutation(len(train))
-    n_train = s.n_train_blocks or len(train) - (s.pretrain_blocks if s.scratch else 0)
-    if n_train + (s.pretrain_blocks if s.scratch else 0) > len(train):
-        raise ValueError(f"n_train_blocks + pretrain_blocks = {n_train + s.pretrain_blocks} exceeds the "
-                         f"{len(train)} training blocks available")
+    n_pretrain = s.pretrain_blocks if s.scratch else 0
+    n_train = s.n_train_blocks or len(train) - n_pretrain
+    if n_train + n_pretrain > len(train):
+        raise ValueError(f"n_train_blocks + pretrain_blocks = {n_train + n_pretrain} exceeds the "
+                         f"{len(train)} training blocks available; lower them")
     finetune = train[np.sort(order[:n_train])]
     if s.scratch:
-        pretrain = train[order[n_train:n_train + s.pretrain_blocks]]
+        pretrain = train[order[n_train:n_train + n_pretrain]]
         base = _pretrain(run, tokenizer, pretrain, valid, device, progress)
     else:
         base = s.model_name
@@ -227,8 +229,8 @@ def _pretrain(run, tokenizer, blocks: np.ndarray, valid: np.ndarray, device, pro
 
 
 def _zero_shot(run, base: str, test: np.ndarray, device) -> float:
-    """Test perplexity of the pre-trained model before fine-tuning (cached beside the chains)."""
-    path = run.result_dir("zero_shot") / "zero_shot.json"
+    """Test perplexity of the pre-trained model before fine-tuning (cached)."""
+    path = zero_shot_dir(run) / "zero_shot.json"
     if path.exists():
         return json.loads(path.read_text())["test_ppl"]
     value = lm_model.perplexity(lm_model.load_model(base, device), test, device, run.settings.batch_size)
@@ -238,6 +240,27 @@ def _zero_shot(run, base: str, test: np.ndarray, device) -> float:
 
 # ----------------------------------------------------------------------------------------------
 # One chain of generations
+
+#: Settings that do not change a chain's results (which chains run, how many generations, speed,
+#: plotting); they are left out of its cache key, so that adding a policy, a run or generations
+#: reuses the chains already computed.
+NOT_IN_CHAIN_KEY = ("policies", "epochs", "n_generations", "n_runs", "histogram_generations", "gen_batch_size",
+                    "threads", "keep_all_models")
+
+
+def _chain_key(run) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(run.settings).items() if k not in NOT_IN_CHAIN_KEY}
+
+
+def chain_dir(run, policy: Policy, epochs: int, replicate: int) -> Path:
+    """Cache folder of one chain: ``gen_00/``, ``gen_01/``, ... each with model, data and metrics."""
+    return _shared_dir(run, "chain", **_chain_key(run), policy=policy_label(policy), epochs=epochs,
+                       replicate=replicate)
+
+
+def zero_shot_dir(run) -> Path:
+    """Cache folder of the zero-shot test perplexity."""
+    return _shared_dir(run, "zero_shot", **_chain_key(run))
 
 
 class PromptSource:
@@ -305,7 +328,7 @@ def evaluate(ctx: LMContext, model, model0, scored: Blocks) -> tuple[dict, np.nd
 def run_chain(ctx: LMContext, run, policy: Policy, epochs: int, replicate: int) -> Path:
     """All generations of one (policy, epochs, replicate) chain, resumable; returns its folder."""
     s, label = ctx.settings, setting_label(policy, epochs)
-    root = run.result_dir("chains") / f"{policy_label(policy)}_e{epochs}_run{replicate}"
+    root = chain_dir(run, policy, epochs, replicate)
     source, real = PromptSource(ctx), Blocks.original(ctx.train)
     state = policy.start(source, real, len(real), run.rng("start", label, replicate))
     model0 = None
@@ -353,27 +376,29 @@ class LMResults:
 
 
 def run_experiment(run, progress: bool = True) -> LMResults:
-    """Every chain of the run's settings (computed or loaded from the per-generation cache)."""
+    """Every chain of the run's settings (computed or loaded from the per-generation cache).
+
+    With ``run.force`` the chains and the zero-shot score are recomputed; the tokenizer and the
+    pre-trained model stay cached (delete ``results/05_opt125m_wikitext2`` to redo them).
+    """
+    chains = [(policy, epochs, replicate) for policy, epochs in run.settings.settings_list()
+              for replicate in range(run.settings.n_runs)]
     if run.force:
-        shutil.rmtree(run.result_dir("chains"), ignore_errors=True)
-        shutil.rmtree(run.result_dir("zero_shot"), ignore_errors=True)
+        for folder in [chain_dir(run, *chain) for chain in chains] + [zero_shot_dir(run)]:
+            shutil.rmtree(folder, ignore_errors=True)
     ctx = prepare(run, progress)
     metric_rows, sequence_rows = [], []
-    for policy, epochs in run.settings.settings_list():
-        for replicate in range(run.settings.n_runs):
-            root = run_chain(ctx, run, policy, epochs, replicate)
-            keys = {"setting": setting_label(policy, epochs), "policy": policy_label(policy), "epochs": epochs,
-                    "run": replicate}
-            for folder in sorted(root.glob("gen_*")):
-                if not (folder / "metrics.json").exists():
-                    continue
-                g = int(folder.name.split("_")[1])
-                row = {**keys, "generation": g, **json.loads((folder / "metrics.json").read_text())}
-                if (folder / "sampling.json").exists():
-                    row.update(json.loads((folder / "sampling.json").read_text()))
-                metric_rows.append(row)
-                sequence_rows.append(pd.DataFrame({**keys, "generation": g,
-                                                   "ppl": np.load(folder / "sequence_ppl.npy")}))
+    for policy, epochs, replicate in chains:
+        root = run_chain(ctx, run, policy, epochs, replicate)
+        keys = {"setting": setting_label(policy, epochs), "policy": policy_label(policy), "epochs": epochs,
+                "run": replicate}
+        for g in range(run.settings.n_generations + 1):
+            folder = root / f"gen_{g:02d}"
+            row = {**keys, "generation": g, **json.loads((folder / "metrics.json").read_text())}
+            if (folder / "sampling.json").exists():
+                row.update(json.loads((folder / "sampling.json").read_text()))
+            metric_rows.append(row)
+            sequence_rows.append(pd.DataFrame({**keys, "generation": g, "ppl": np.load(folder / "sequence_ppl.npy")}))
     metrics = pd.DataFrame(metric_rows).drop(columns=["valid_history"])
     return LMResults(metrics, pd.concat(sequence_rows, ignore_index=True), ctx.zero_shot,
                      ctx.decode(ctx.prompt), ctx.variant)
@@ -507,7 +532,7 @@ WHY_DIFFERENT = {
     "n_test_blocks": "a random subset of the test blocks for speed (the same subset for every model)",
     "lr": "a small model with few optimiser steps per epoch needs a larger learning rate to move at all",
     "batch_size": "few training blocks: a smaller batch gives several optimiser steps per epoch",
-    "policies": "Accumulate (beyond the paper) left out to fit the budget",
+    "policies": "smoke profile only",
     "epochs": "smoke profile only",
     "n_generations": "fewer generations to fit the budget",
     "n_runs": "one run fits the budget (the paper: 5)",

@@ -145,7 +145,7 @@ def test_run_resumes_at_the_first_unfinished_generation(tiny_folder, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         lm.run_experiment(start_run(NOTEBOOK, "smoke", overrides), progress=False)
     run = start_run(NOTEBOOK, "smoke", overrides)
-    chain = next(run.result_dir("chains").glob("replace_*"))
+    chain = lm.chain_dir(run, Replace(), 1, 0)
     assert (chain / "gen_00" / "metrics.json").exists() and (chain / "gen_01" / "data.npz").exists()
     assert not (chain / "gen_01" / "metrics.json").exists()
     calls.clear()
@@ -156,6 +156,10 @@ def test_run_resumes_at_the_first_unfinished_generation(tiny_folder, monkeypatch
     assert list(resumed.metrics["generation"]) == [0, 1, 2]
     assert resumed.sequences.groupby("generation").size().tolist() == [20, 20, 20]
     assert json.loads((chain / "gen_02" / "metrics.json").read_text())["example"]
+    calls.clear()
+    longer = lm.run_experiment(start_run(NOTEBOOK, "smoke", {**overrides, "n_generations": 3}), progress=False)
+    assert calls == ["fine-tuning gen_03"]  # more generations extend the cached chain
+    np.testing.assert_allclose(longer.metrics["test_ppl"][:3], reference.metrics["test_ppl"], rtol=1e-6)
 
 
 def test_unknown_model_name_is_a_clear_error():
