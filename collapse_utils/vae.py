@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.ticker import MaxNLocator
 from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
@@ -69,8 +70,8 @@ class VAESettings:
 
     def __post_init__(self) -> None:
         for name, minimum in [("n_generations", 1), ("n_runs", 1), ("epochs", 1), ("images_per_epoch", 1),
-                              ("n_eval", 2), ("classifier_epochs", 1), ("classifier_train_size", 100), ("n_reference", 2),
-                              ("latent_dim", 1), ("batch_size", 1), ("threads", 1)]:
+                              ("n_eval", 2), ("classifier_epochs", 1), ("classifier_train_size", 100),
+                              ("n_reference", 2), ("latent_dim", 1), ("batch_size", 1), ("threads", 1)]:
             check_positive_int(name, getattr(self, name), minimum)
         if not isinstance(self.train_size, int) or not 1 <= self.train_size <= 60000:
             raise ValueError(f"train_size must be an integer in [1, 60000] (MNIST has 60000 training images), "
@@ -478,42 +479,46 @@ def plot_latents(latents: pd.DataFrame, metrics: pd.DataFrame, shown: Sequence[i
     ax_d.set(xlabel="latent mean μ(x) under the generation-0 encoder", ylabel="density",
              title=f"{latents['policy'].iloc[0]}: all runs pooled")
     ax_d.legend(fontsize=8)
-    for policy, frame in metrics.groupby("policy", sort=False):
-        for ax, column in ((ax_s, "latent_std"), (ax_m, "latent_mean")):
-            band_plot(ax, quantile_bands(frame, column, ["generation"], 0.0, 1.0), "generation", label=policy)
+    _by_generation(ax_s, metrics, "latent_std", "spread (band: range over runs)", "std of latent means")
+    _by_generation(ax_m, metrics, "latent_mean", "centre", "mean of latent means")
     if reference is not None and len(reference):
         ax_s.scatter(reference["generation"], reference["value"], marker="*", s=120, color="black", zorder=5,
-                     label="paper (5 runs)")
-    ax_s.set(xlabel="generation", ylabel="std of latent means", title="spread (band: range over runs)")
-    ax_m.set(xlabel="generation", ylabel="mean of latent means", title="centre")
-    ax_s.legend(fontsize=8)
+                     label="paper (mean of 5 runs)")
+        ax_s.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
+def _by_generation(ax: plt.Axes, metrics: pd.DataFrame, column: str, title: str, ylabel: str,
+                   real_value: float | None = None) -> None:
+    """One line per policy of ``column`` over generations, band = range over runs, real-data level dashed."""
+    for policy, frame in metrics.groupby("policy", sort=False):
+        band_plot(ax, quantile_bands(frame, column, ["generation"], 0.0, 1.0), "generation", label=policy)
+    if real_value is not None:
+        ax.axhline(real_value, color="grey", ls="--", lw=1, label="real images")
+    ax.set(xlabel="generation", ylabel=ylabel, title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=7)
+
+
 def plot_classifier(metrics: pd.DataFrame, real: dict) -> plt.Figure:
-    """Class fractions per generation (first policy, mean over runs), entropies, and Fréchet distance."""
-    fig, (ax_h, ax_e, ax_f) = plt.subplots(1, 3, figsize=(14, 3.8))
+    """Class fractions per generation (first policy, mean over runs), two entropies, and the Fréchet distance."""
+    fig, (ax_h, ax_c, ax_p, ax_f) = plt.subplots(1, 4, figsize=(17, 3.8))
     first = metrics[metrics["policy"] == metrics["policy"].iloc[0]]
     fractions = first.groupby("generation")[[f"frac_{k}" for k in range(mc.N_CLASSES)]].mean()
     image = ax_h.imshow(fractions.to_numpy(), aspect="auto", cmap="magma", vmin=0,
                         extent=(-0.5, 9.5, fractions.index.max() + 0.5, fractions.index.min() - 0.5))
     fig.colorbar(image, ax=ax_h, label="fraction of generated digits")
     ax_h.set(xlabel="predicted digit", ylabel="generation", xticks=range(10),
-             title=f"class histogram ({metrics['policy'].iloc[0]})")
+             title=f"class histogram ({metrics['policy'].iloc[0]}, mean over runs)")
+    ax_h.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax_h.grid(False)
-    for policy, frame in metrics.groupby("policy", sort=False):
-        band_plot(ax_e, quantile_bands(frame, "class_entropy", ["generation"], 0.0, 1.0), "generation",
-                  label=f"{policy}: class histogram")
-        band_plot(ax_e, quantile_bands(frame, "predictive_entropy", ["generation"], 0.0, 1.0), "generation",
-                  label=f"{policy}: per digit (mean)")
-        band_plot(ax_f, quantile_bands(frame, "frechet", ["generation"], 0.0, 1.0), "generation", label=policy)
-    ax_e.axhline(real["class_entropy"], color="grey", ls="--", lw=1, label="real images")
-    ax_e.axhline(real["predictive_entropy"], color="grey", ls=":", lw=1)
-    ax_e.set(xlabel="generation", ylabel="entropy (bits)", title="entropy of predicted classes")
-    ax_e.legend(fontsize=7)
-    ax_f.axhline(real["frechet"], color="grey", ls="--", lw=1, label="real images (same n)")
-    ax_f.set(xlabel="generation", ylabel="Fréchet distance", yscale="log", title="distance to real (features)")
-    ax_f.legend(fontsize=8)
+    _by_generation(ax_c, metrics, "class_entropy", "entropy of the class histogram", "bits (max log2 10 = 3.32)",
+                   real["class_entropy"])
+    _by_generation(ax_p, metrics, "predictive_entropy", "mean entropy of each digit's prediction", "bits",
+                   real["predictive_entropy"])
+    _by_generation(ax_f, metrics, "frechet", "Fréchet distance to real test digits", "squared distance (features)",
+                   real["frechet"])
+    ax_f.set_yscale("log")
     fig.tight_layout()
     return fig

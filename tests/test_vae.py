@@ -6,7 +6,9 @@ import dataclasses
 import gzip
 import sys
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -281,3 +283,35 @@ def test_corrupt_mnist_names_expected_checksum(tmp_path, monkeypatch):
         (tmp_path / "mnist" / f"{stem}.gz").write_bytes(gzip.compress(b"not mnist"))
     with pytest.raises(data.DataFileError, match="corrupt.*expected " + data.MANIFEST["mnist/t10k-images-idx3-ubyte"]):
         data.load_mnist("test")
+
+
+# ----------------------------------------------------------------------------- paper numbers and plots
+
+def synthetic_metrics() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = [{"policy": "replace", "run": r, "generation": g, "latent_mean": 0.0,
+             "latent_std": 0.7 - 0.06 * g + 0.01 * r, "class_entropy": 3.3 - 0.1 * g, "predictive_entropy": 0.1 + 0.05 * g, "frechet": 1.0 + g,
+             **{f"frac_{k}": p for k, p in enumerate(rng.dirichlet(np.ones(10)))}}
+            for r in range(2) for g in range(5)]
+    return pd.DataFrame(rows)
+
+
+def test_paper_reference_and_comparison_table():
+    reference = vae.paper_reference()
+    assert dict(zip(reference["generation"], reference["value"])) == {0: 0.69, 4: 0.45}
+    table = vae.compare_with_paper(synthetic_metrics(), reference)
+    row = table[table["generation"] == 4].iloc[0]
+    assert (row["min"], row["max"], row["paper"]) == (0.46, 0.47, 0.45)
+    assert table["paper"].isna().sum() == 3
+
+
+def test_plots_build_from_frames():
+    metrics = synthetic_metrics()
+    latents = pd.DataFrame({"policy": "replace", "run": 0, "generation": np.repeat([0, 4], 100),
+                            "value": np.random.default_rng(1).normal(size=200)})
+    real = {"class_entropy": 3.3, "predictive_entropy": 0.1, "frechet": 0.5}
+    assert len(vae.plot_latents(latents, metrics, [0, 4], vae.paper_reference()).axes) == 3
+    assert len(vae.plot_classifier(metrics, real).axes) == 5  # four panels and a colour bar
+    grids = {("replace", g): np.zeros((280, 280)) for g in (0, 4)}
+    assert len(vae.plot_grids(grids).axes) == 2
+    plt.close("all")
