@@ -449,7 +449,8 @@ def paper_comparison(results: LMResults, reference: pd.DataFrame) -> pd.DataFram
 
 def _settings_axes(results: LMResults, height: float = 3.2) -> tuple[plt.Figure, np.ndarray, list[str]]:
     settings = list(dict.fromkeys(results.metrics["setting"]))
-    fig, axes = plt.subplots(1, len(settings), figsize=(4.6 * len(settings), height), squeeze=False)
+    fig, axes = plt.subplots(1, len(settings), figsize=(4.6 * len(settings), height), squeeze=False,
+                             sharex=True, sharey=True)
     return fig, axes[0], settings
 
 
@@ -471,7 +472,8 @@ def plot_test_perplexity(results: LMResults) -> plt.Figure:
 
 
 def plot_sequence_histograms(results: LMResults, generations: Sequence[int]) -> plt.Figure:
-    """Histograms (log x) of the perplexity, under model 0, of each generation's training sequences."""
+    """Histograms (log x, log y) of the perplexity, under model 0, of each generation's training sequences;
+    each histogram shows the fraction of that generation's sequences per bin."""
     fig, axes, settings = _settings_axes(results)
     seq = results.sequences
     n_bins = int(np.clip(3 * np.sqrt(seq.groupby(["setting", "generation"]).size().median()), 10, 60))
@@ -481,10 +483,10 @@ def plot_sequence_histograms(results: LMResults, generations: Sequence[int]) -> 
         for color, g in zip(palette, generations):
             values = seq[(seq["setting"] == setting) & (seq["generation"] == g)]["ppl"]
             if len(values):
-                ax.hist(values, bins=bins, histtype="step", lw=1.4, color=color, density=True,
-                        label=f"generation {g}")
-        ax.set(xscale="log", title=setting, xlabel="perplexity of training sequence under model 0",
-               ylabel="density")
+                ax.hist(values, bins=bins, histtype="step", lw=1.4, color=color,
+                        weights=np.full(len(values), 1 / len(values)), label=f"generation {g}")
+        ax.set(xscale="log", yscale="log", title=setting, xlabel="perplexity of training sequence under model 0",
+               ylabel="fraction of sequences")
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
