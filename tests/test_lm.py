@@ -217,3 +217,20 @@ def test_ngram_statistics_by_hand():
     assert stats["distinct_2"] == pytest.approx(6 / 8)  # (1,2),(2,1),(3,4),(4,5),(5,6),(6,7)
     assert stats["repeat_1"] == pytest.approx((3 / 5 + 0) / 2)
     assert stats["repeat_2"] == pytest.approx((2 / 4 + 0) / 2)
+
+
+def test_paper_profile_runs_a_saved_model_through_from_pretrained(tiny_folder):
+    overrides = tiny_overrides(tiny_folder, data_variant="tokens", new_tokens=16, n_runs=1,
+                               policies=["replace", "keep_real:0.1", "accumulate"], epochs=[1, 1, 1])
+    run = start_run(NOTEBOOK, "paper", overrides)
+    assert not run.settings.keep_all_models
+    results = lm.run_experiment(run, progress=False)
+    assert len(results.metrics) == 9 and results.zero_shot > 1
+    sizes = {}
+    for policy in run.settings.settings_list():
+        chain = lm.chain_dir(run, *policy, 0)
+        blocks = lm_data.Blocks.load(chain / "gen_02" / "data.npz")
+        sizes[policy[0].name] = (len(blocks), int(blocks.real.sum()))
+        assert (chain / "gen_00" / "model").exists() and (chain / "gen_02" / "model").exists()
+        assert not (chain / "gen_01" / "model").exists()  # intermediate checkpoints are dropped
+    assert sizes == {"replace": (20, 0), "keep_real": (20, 2), "accumulate": (60, 20)}
