@@ -501,7 +501,8 @@ def plot_ngrams(results: LMResults) -> plt.Figure:
         for n, style in ((1, ":"), (2, "--"), (4, "-")):
             axes[0].plot(frame["generation"], frame[f"distinct_{n}"], style, color=f"C{i}", label=f"{setting}, n={n}")
             axes[1].plot(frame["generation"], frame[f"repeat_{n}"], style, color=f"C{i}")
-    axes[0].set(xlabel="generation", ylabel="distinct n-grams / all n-grams", title="diversity of training data")
+    axes[0].set(xlabel="generation", ylabel="distinct n-grams / all n-grams", title="diversity of training data",
+                yscale="log")
     axes[1].set(xlabel="generation", ylabel="n-grams repeated within a sequence", title="repetition")
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -94,7 +94,7 @@ LM = {
                                   pretrain_lr=1e-3, data_variant="raw", text_limit=0, n_train_blocks=0,
                                   n_valid_blocks=0, n_test_blocks=0, lr=2e-5, batch_size=128,
                                   policies=["replace", "keep_real:0.1", "accumulate"], epochs=[5, 10, 5],
-                                  n_generations=9, n_runs=5, gen_batch_size=128,
+                                  n_generations=9, n_runs=5, gen_batch_size=512,
                                   histogram_generations=[0, 1, 2, 3, 5, 9], keep_all_models=False, threads=16)},
 }
 
