@@ -35,7 +35,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from . import mnist_classifier as mc
-from .cache import atomic_write_bytes
+from .cache import atomic_write_bytes, result_dir
 from .paths import REPO_ROOT
 from .plotting import band_plot, quantile_bands
 from .recursion import Policy, check_positive_int, parse_policy, policy_label
@@ -317,6 +317,17 @@ def train_chain(real: torch.Tensor, policy: Policy, settings: VAESettings, rng: 
         paths.append(path)
         on_generation()
     return paths
+
+
+#: The settings that change a chain's weights; the model cache is keyed by these (and the seed and device) only,
+#: so more runs, policies or generations, or other evaluation settings, reuse every generation already trained.
+TRAINING_KEYS = ("latent_dim", "epochs", "images_per_epoch", "train_size", "batch_size", "lr", "weight_decay", "beta")
+
+
+def models_folder(settings: VAESettings, seed: int, device: torch.device) -> Path:
+    """Cache folder of the chains trained with these training settings, seed and device type."""
+    key = {name: getattr(settings, name) for name in TRAINING_KEYS}
+    return result_dir("04_vae_mnist", "models", {**key, "seed": seed, "device": device.type})
 
 
 def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[..., np.random.Generator],

@@ -157,6 +157,15 @@ def test_interrupted_chain_resumes_at_the_first_missing_generation(mnist, tmp_pa
         assert all(torch.equal(left[k], right[k]) for k in left)
 
 
+def test_model_cache_is_keyed_by_training_settings_only():
+    settings = tiny_settings()
+    folder = vae.models_folder(settings, 0, CPU)
+    more = dataclasses.replace(settings, n_runs=3, n_generations=5, policies=["replace", "accumulate"], n_eval=10)
+    assert vae.models_folder(more, 0, CPU) == folder
+    assert vae.models_folder(dataclasses.replace(settings, epochs=4), 0, CPU) != folder
+    assert vae.models_folder(settings, 1, CPU) != folder
+
+
 def test_train_all_and_evaluate_give_one_row_per_generation(mnist, tmp_path):
     settings = tiny_settings(epochs=1, images_per_epoch=32, n_generations=1, n_runs=2,
                              shown_generations=[0, 1])
