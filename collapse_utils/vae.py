@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -289,13 +290,13 @@ def chain_seed(base: int, key: int) -> int:
 
 
 def train_chain(real: torch.Tensor, policy: Policy, settings: VAESettings, rng: np.random.Generator,
-                folder: Path, device: torch.device, force: bool = False,
-                on_generation: Callable[[], object] = lambda: None) -> list[Path]:
+                folder: Path, device: torch.device, on_generation: Callable[[], object] = lambda: None) -> list[Path]:
     """Train generations 0..n_generations of one chain, resuming from the files in ``folder``.
 
-    Generation g's weights live in ``folder/generation_{g:03d}.pt``; existing files are loaded
-    (unless ``force``), missing ones trained; ``on_generation`` is called after each generation.
-    Returns the paths of all generations.
+    Generation g > 0 lives in ``folder/generation_{g:03d}.pt``. Generation 0 does not depend on the
+    policy, so it lives one level up (``folder.parent/generation_000.pt``) and chains that share
+    that folder and seed (one run under several policies) share it. Existing files are loaded,
+    missing ones trained; ``on_generation`` is called after each generation. Returns all paths.
     """
     base_seed = int(rng.integers(0, 2**62))
     ops, base = SourceOps(), RealImages(real)
@@ -307,8 +308,8 @@ def train_chain(real: torch.Tensor, policy: Policy, settings: VAESettings, rng: 
     for generation in range(settings.n_generations + 1):
         if previous is not None:
             data, state = policy.training_data(ops, previous, state, settings.images_per_epoch, policy_rng)
-        path = folder / f"generation_{generation:03d}.pt"
-        if path.exists() and not force:
+        path = (folder.parent if generation == 0 else folder) / f"generation_{generation:03d}.pt"
+        if path.exists():
             previous, _ = load_generation(path, settings.latent_dim, device)
         else:
             start = time.monotonic()
@@ -334,19 +335,23 @@ def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[
               folder: Path, device: torch.device, progress: bool = True, force: bool = False) -> pd.DataFrame:
     """Train every (policy, run) chain; a frame of (policy, run, generation, path, seconds, final_loss).
 
-    ``rng_for(policy_label, run)`` gives each chain its generator (``run.rng`` in a notebook).
+    ``rng_for("chain", run)`` gives run ``run`` its generator (``run.rng`` in a notebook); a run's
+    chains under different policies share generation 0 and their seeds (common random numbers),
+    so policies are compared on the same starting model. ``force`` deletes ``folder`` first.
     """
+    if force and folder.exists():
+        shutil.rmtree(folder)
     real = torch.as_tensor(real_images[: settings.train_size], dtype=torch.float32).reshape(-1, *IMAGE_SHAPE)
     real = real.to(device)
     rows = []
     bar = tqdm(total=len(settings.policies) * settings.n_runs * (settings.n_generations + 1), desc="VAE generations",
                disable=not progress, mininterval=2)
-    for text in settings.policies:
-        policy = parse_policy(text)
-        label = policy_label(policy)
-        for run in range(settings.n_runs):
-            chain_dir = folder / label / f"run_{run:02d}"
-            paths = train_chain(real, policy, settings, rng_for(label, run), chain_dir, device, force, bar.update)
+    for run in range(settings.n_runs):
+        for text in settings.policies:
+            label = policy_label(parse_policy(text))
+            chain_dir = folder / f"run_{run:02d}" / label
+            paths = train_chain(real, parse_policy(text), settings, rng_for("chain", run), chain_dir, device,
+                                bar.update)
             for generation, path in enumerate(paths):
                 record = torch.load(path, map_location="cpu", weights_only=True)
                 rows.append({"policy": label, "run": run, "generation": generation, "path": str(path),

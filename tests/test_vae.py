@@ -133,7 +133,7 @@ def test_policies_build_the_documented_training_sources():
 def test_interrupted_chain_resumes_at_the_first_missing_generation(mnist, tmp_path, monkeypatch):
     settings = tiny_settings(epochs=1, images_per_epoch=32)
     real, policy = real_tensor(mnist[0][:128]), KeepReal(0.25)
-    whole = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "whole", CPU)
+    whole = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "whole" / "keep", CPU)
 
     calls = []
     original = vae.train_vae
@@ -146,10 +146,11 @@ def test_interrupted_chain_resumes_at_the_first_missing_generation(mnist, tmp_pa
 
     monkeypatch.setattr(vae, "train_vae", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "resumed", CPU)
-    assert sorted(p.name for p in (tmp_path / "resumed").iterdir()) == ["generation_000.pt", "generation_001.pt"]
+        vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "resumed" / "keep", CPU)
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("resumed/**/*.pt"))
+    assert written == ["resumed/generation_000.pt", "resumed/keep/generation_001.pt"]
     calls.clear()
-    resumed = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "resumed", CPU)
+    resumed = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "resumed" / "keep", CPU)
     assert len(calls) == 1  # only generation 2 was trained again
     for a, b in zip(whole, resumed):
         left = vae.load_generation(a, 20, CPU)[0].state_dict()
@@ -168,21 +169,27 @@ def test_model_cache_is_keyed_by_training_settings_only():
 
 def test_train_all_and_evaluate_give_one_row_per_generation(mnist, tmp_path):
     settings = tiny_settings(epochs=1, images_per_epoch=32, n_generations=1, n_runs=2,
-                             shown_generations=[0, 1])
-    models = vae.train_all(mnist[0], settings, lambda *key: np.random.default_rng(len(key)), tmp_path, CPU,
+                             shown_generations=[0, 1], policies=["replace", "accumulate"])
+    models = vae.train_all(mnist[0], settings, lambda *key: np.random.default_rng(key[-1]), tmp_path, CPU,
                            progress=False)
-    assert list(models["generation"]) == [0, 1, 0, 1] and (models["seconds"] > 0).all()
+    assert list(models["generation"]) == [0, 1] * 4 and (models["seconds"] > 0).all()
+    first = models[models["generation"] == 0].set_index(["run", "policy"])["path"]
+    assert first[(0, "replace")] == first[(0, "accumulate")] != first[(1, "replace")]  # shared generation 0
+    assert len(set(models["path"])) == 6
     classifier = mc.Classifier().eval()
     real = mc.gaussian_stats(mc.predict(classifier, mnist[0][:200], CPU)[1])
     metrics = vae.evaluate(models, settings, classifier, real, CPU)
-    assert len(metrics) == 4
+    assert len(metrics) == 8
+    gen0 = metrics[metrics["generation"] == 0].set_index(["run", "policy"])["latent_std"]
+    assert gen0[(0, "replace")] == gen0[(0, "accumulate")]
     fractions = metrics[[f"frac_{k}" for k in range(10)]].to_numpy()
     assert np.allclose(fractions.sum(axis=1), 1.0)
     assert ((metrics["class_entropy"] >= 0) & (metrics["class_entropy"] <= np.log2(10) + 1e-9)).all()
     values = vae.latent_values(models, settings, [1], CPU)
-    assert len(values) == 2 * settings.n_eval * 20
-    pooled = vae.latent_statistics(values[values["run"] == 0]["value"])
-    assert pooled["latent_std"] == pytest.approx(metrics.query("run == 0 and generation == 1")["latent_std"].item())
+    assert len(values) == 4 * settings.n_eval * 20
+    pooled = vae.latent_statistics(values.query("run == 0 and policy == 'replace'")["value"])
+    expected = metrics.query("run == 0 and generation == 1 and policy == 'replace'")["latent_std"].item()
+    assert pooled["latent_std"] == pytest.approx(expected)
     grids = vae.sample_grids(models, [0, 1], 20, CPU)
     assert grids[("replace", 1)].shape == (280, 280)
 
