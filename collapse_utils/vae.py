@@ -320,6 +320,9 @@ def train_chain(real: torch.Tensor, policy: Policy, settings: VAESettings, rng: 
     return paths
 
 
+#: Bumped whenever a code change alters trained weights or metrics, so that stale caches are not loaded.
+CACHE_VERSION = 2
+
 #: The settings that change a chain's weights; the model cache is keyed by these (and the seed and device) only,
 #: so more runs, policies or generations, or other evaluation settings, reuse every generation already trained.
 TRAINING_KEYS = ("latent_dim", "epochs", "images_per_epoch", "train_size", "batch_size", "lr", "weight_decay", "beta")
@@ -328,7 +331,7 @@ TRAINING_KEYS = ("latent_dim", "epochs", "images_per_epoch", "train_size", "batc
 def models_folder(settings: VAESettings, seed: int, device: torch.device) -> Path:
     """Cache folder of the chains trained with these training settings, seed and device type."""
     key = {name: getattr(settings, name) for name in TRAINING_KEYS}
-    return result_dir("04_vae_mnist", "models", {**key, "seed": seed, "device": device.type})
+    return result_dir("04_vae_mnist", "models", {**key, "seed": seed, "device": device.type, "version": CACHE_VERSION})
 
 
 def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[..., np.random.Generator],
