@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from collapse_utils import lm_model
+from collapse_utils.devices import pick_device
 from collapse_utils.cli import parse_params
 from collapse_utils.profiles import load_settings
 
@@ -66,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings("05_opt125m_wikitext2", args.profile, parse_params(args.param))
     torch.set_num_threads(args.threads or settings.threads)
-    device, rng = lm_model.pick_device(), np.random.default_rng(0)
+    device, rng = pick_device(), np.random.default_rng(0)
     model = lm_model.scratch_model(settings.vocab_size, settings.d_model, settings.n_layers, settings.n_heads,
                                    settings.ffn_dim, 2 * settings.block_size + settings.new_tokens, 0, 1, rng)
     model.to(device)

@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from .paths import NOTEBOOKS_DIR
 from .profiles import PROFILE_NAMES, check_notebook, check_profile, load_settings, notebook_names
@@ -34,7 +36,9 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
     """Execute ``notebooks/<notebook>.ipynb`` with papermill; returns the executed notebook's path.
 
     Settings are validated before anything runs. Without ``output_dir`` the notebook is
-    executed in place (this is how the committed notebooks get their outputs).
+    executed in place and writes ``figures/`` (this is how the committed notebooks and figures are
+    made); with it, the executed notebook and its figures go to ``output_dir`` and
+    ``output_dir/figures`` (unless ``COLLAPSE_FIGURES_DIR`` says otherwise).
     """
     import papermill
 
@@ -46,11 +50,25 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
     source = NOTEBOOKS_DIR / f"{notebook}.ipynb"
     target = (Path(output_dir) if output_dir else NOTEBOOKS_DIR) / f"{notebook}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(source), str(target), cwd=str(NOTEBOOKS_DIR), progress_bar=progress, kernel_name="python3",
-        parameters={"profile": profile, "overrides": overrides, "seed": seed, "force": force},
-    )
+    figures = {} if output_dir is None else {"COLLAPSE_FIGURES_DIR": str(Path(output_dir).resolve() / "figures")}
+    with _environment(figures):
+        papermill.execute_notebook(
+            str(source), str(target), cwd=str(NOTEBOOKS_DIR), progress_bar=progress, kernel_name="python3",
+            parameters={"profile": profile, "overrides": overrides, "seed": seed, "force": force},
+        )
     return target
+
+
+@contextlib.contextmanager
+def _environment(defaults: dict[str, str]) -> Iterator[None]:
+    """Set environment variables that are not set yet (the kernel inherits them), then restore."""
+    added = {key: value for key, value in defaults.items() if key not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def _build_parser() -> argparse.ArgumentParser:

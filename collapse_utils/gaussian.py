@@ -28,7 +28,7 @@ from scipy.special import digamma, gammaln
 from tqdm import tqdm
 
 from .plotting import band_plot, log_generations, quantile_bands
-from .recursion import check_positive_int, parse_policy, policy_label, run_generations
+from .recursion import check_positive_int, parse_policy, run_generations
 
 ESTIMATORS = {"mle": 0, "unbiased": 1}
 

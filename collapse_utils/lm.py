@@ -31,6 +31,7 @@ import torch
 from tqdm import tqdm
 
 from . import cache, data, lm_model
+from .devices import pick_device
 from .lm_data import Blocks, check_block_size, encode_text, example_prompt, make_blocks, ngram_stats, \
     resolve_variant, train_tokenizer, load_tokenizer
 from .recursion import Accumulate, Policy, Replace, check_positive_int, parse_policy, policy_label
@@ -187,8 +188,7 @@ def _subset(blocks: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
 def prepare(run, progress: bool = True) -> LMContext:
     """Tokenizer, block sets, the example prompt, and the pre-trained model (pre-trained here for 'scratch')."""
     s = run.settings
-    torch.set_num_threads(s.threads)
-    device = lm_model.pick_device()
+    device = pick_device("auto", s.threads)
     variant = resolve_variant(s.data_variant)
     tokenizer, folder = _tokenizer(run, variant)
     train = _split_blocks(run, tokenizer, folder, variant, "train")

@@ -4,12 +4,11 @@ Plain PyTorch: AdamW with a per-epoch cosine schedule, the checkpoint with the b
 loss kept; per-sequence perplexity under ``torch.inference_mode``; batched beam search through
 ``transformers``' ``generate`` with left padding. On a GPU, training and scoring run under bf16
 autocast and attention uses SDPA; on a CPU everything stays float32. The device is chosen once
-(:func:`pick_device`) and passed on.
+(:func:`collapse_utils.devices.pick_device`) and passed on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 import shutil
@@ -21,19 +20,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .devices import autocast
+
 SCRATCH = "scratch"
-
-
-def pick_device() -> torch.device:
-    """CUDA if available, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA, a no-op context on CPU."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def scratch_model(vocab_size: int, d_model: int, n_layers: int, n_heads: int, ffn_dim: int,

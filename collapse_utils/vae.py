@@ -102,14 +102,6 @@ class VAESettings:
         return self.epochs * math.ceil(self.images_per_epoch / self.batch_size)
 
 
-def pick_device(name: str = "auto", threads: int = 2) -> torch.device:
-    """Set torch's CPU threads and return the device: cuda if available under 'auto'."""
-    torch.set_num_threads(threads)
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was asked for but no CUDA device is available; use 'auto' or 'cpu'")
-    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
-
-
 # ----------------------------------------------------------------------------- model
 
 class VAE(nn.Module):

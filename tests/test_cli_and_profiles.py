@@ -57,3 +57,12 @@ def test_overrides_are_coerced_to_the_profile_types():
 def test_number_prefix_resolves_notebook():
     assert cli.resolve_notebook("01") == "01_discrete_markov"
     assert cli.resolve_notebook("02_gaussian") == "02_gaussian"
+
+
+def test_output_folder_receives_the_figures_of_a_cli_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("COLLAPSE_FIGURES_DIR")
+    assert cli.main(["run", "06", "--profile", "smoke", "--output", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "06_beyond.ipynb").exists()
+    assert sorted(p.name for p in (tmp_path / "out" / "figures").glob("*.png")) == [
+        "06_beyond_collapse_time.png", "06_beyond_keep_real_sweep.png"]
+    assert "COLLAPSE_FIGURES_DIR" not in __import__("os").environ

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from collapse_utils import data, vae
+from collapse_utils import data, devices, vae
 from collapse_utils import mnist_classifier as mc
 from collapse_utils.profiles import VAE as VAE_PROFILES
 from collapse_utils.recursion import Accumulate, KeepReal, Replace
@@ -278,8 +278,13 @@ def test_profiles_are_valid_and_paper_profile_keeps_the_authors_settings():
         assert dataclasses.asdict(vae.VAESettings(**VAE_PROFILES[name]))
 
 
-def test_pick_device_sets_threads():
-    assert vae.pick_device("cpu", threads=1) == CPU and torch.get_num_threads() == 1
+def test_pick_device_sets_threads_and_rejects_unknown_devices():
+    assert devices.pick_device("cpu", threads=1) == CPU and torch.get_num_threads() == 1
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu' or 'cuda', got 'tpu'"):
+        devices.pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device is available"):
+            devices.pick_device("cuda")
 
 
 def test_missing_mnist_names_file_checksum_and_remedy(tmp_path, monkeypatch):

@@ -1,0 +1,28 @@
+"""Torch device and thread choice, shared by the VAE and language-model experiments.
+
+The device is chosen once per notebook (CUDA when available) and passed on; nothing calls
+``.cuda()`` directly. On a CPU the number of torch threads is set explicitly from a setting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+
+def pick_device(name: str = "auto", threads: int = 1) -> torch.device:
+    """Set torch's CPU threads and return the device: CUDA if available under 'auto'."""
+    if name not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {name!r}")
+    torch.set_num_threads(threads)
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for but no CUDA device is available; use 'auto' or 'cpu'")
+    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA, a no-op context on the CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
