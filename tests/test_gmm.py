@@ -117,14 +117,18 @@ def test_em_from_kmeans_matches_sklearn():
     assert ours.converged.all()
 
 
-def test_warm_started_em_matches_sklearn_on_resampled_data():
-    rng = np.random.default_rng(7)
-    start = random_mixtures(rng, n_chains=6)
-    x = gmm.sample_mixture(start, 500, rng)[0]
+def assert_warm_start_matches_sklearn(x, start):
+    """Batched EM and scikit-learn, both started from ``start``: same fit, same iteration count."""
     ours = gmm.em_fit(x, start)
     reference, n_iter = gmm.fit_sklearn(x, init=start)
     assert_same_fit(ours.mixture, reference, x)
     np.testing.assert_array_equal(ours.n_iter, n_iter)
+
+
+def test_warm_started_em_matches_sklearn_on_resampled_data():
+    rng = np.random.default_rng(7)
+    start = random_mixtures(rng, n_chains=6)
+    assert_warm_start_matches_sklearn(gmm.sample_mixture(start, 500, rng)[0], start)
 
 
 def test_em_matches_sklearn_on_collapsed_components_far_from_the_origin():
@@ -134,11 +138,7 @@ def test_em_matches_sklearn_on_collapsed_components_far_from_the_origin():
     covs = np.stack([scales[:, None, None] ** 2 * np.eye(2), np.tile(np.eye(2), (3, 1, 1))], axis=1)
     means = np.stack([np.tile([7.0, 4.0], (3, 1)), 5 + rng.normal(0, 0.5, (3, 2))], axis=1)
     start = gmm.Mixture(np.tile([0.05, 0.95], (3, 1)), means, covs)
-    x = gmm.sample_mixture(start, 1000, rng)[0]
-    ours = gmm.em_fit(x, start)
-    reference, n_iter = gmm.fit_sklearn(x, init=start)
-    assert_same_fit(ours.mixture, reference, x)
-    np.testing.assert_array_equal(ours.n_iter, n_iter)
+    assert_warm_start_matches_sklearn(gmm.sample_mixture(start, 1000, rng)[0], start)
 
 
 def test_em_never_decreases_likelihood_and_stops_at_max_iter():
