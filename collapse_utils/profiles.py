@@ -20,10 +20,10 @@ PROFILE_NAMES = ("smoke", "default", "paper")
 SETTINGS_CLASSES: dict[str, str] = {
     "01_discrete_markov": "collapse_utils.discrete:DiscreteSettings",
     "02_gaussian": "collapse_utils.gaussian:GaussianSettings",
-    "06_beyond": "collapse_utils.beyond:BeyondSettings",
     "03_gmm": "collapse_utils.gmm:GMMSettings",
-    "05_opt125m_wikitext2": "collapse_utils.lm:LMSettings",
     "04_vae_mnist": "collapse_utils.vae:VAESettings",
+    "05_opt125m_wikitext2": "collapse_utils.lm:LMSettings",
+    "06_beyond": "collapse_utils.beyond:BeyondSettings",
 }
 
 DISCRETE = {
@@ -118,10 +118,10 @@ VAE = {
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "01_discrete_markov": DISCRETE,
     "02_gaussian": GAUSSIAN,
-    "06_beyond": BEYOND,
     "03_gmm": GMM,
-    "05_opt125m_wikitext2": LM,
     "04_vae_mnist": VAE,
+    "05_opt125m_wikitext2": LM,
+    "06_beyond": BEYOND,
 }
 
 
