@@ -7,12 +7,13 @@ the seed, so changing any of them computes anew while a rerun with the same ones
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 import pandas as pd
 
@@ -41,6 +42,18 @@ def atomic_write_bytes(path: Path, content: bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_stream(path: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """Atomically write what ``write(file)`` puts into a binary file (``np.save``, ``torch.save``...)."""
+    buffer = io.BytesIO()
+    write(buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=str) + "\n").encode())
 
 
 def save_pickle(path: Path, obj: Any) -> None:

@@ -15,7 +15,6 @@ KeepReal keeps one random subset of real blocks for the whole run, Accumulate po
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import shutil
 import time
@@ -155,14 +154,8 @@ def _split_blocks(run, tokenizer, folder: Path, variant: str, split: str) -> np.
         ids = np.load(path)
     else:
         ids = encode_text(tokenizer, text)
-        cache.atomic_write_bytes(path, _npy_bytes(ids))
+        cache.atomic_write_stream(path, lambda f: np.save(f, ids))
     return make_blocks(ids, run.settings.block_size)
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
 
 
 def _tokenizer(run, variant: str) -> tuple[Any, Path]:
@@ -234,7 +227,7 @@ def _zero_shot(run, base: str, test: np.ndarray, device) -> float:
     if path.exists():
         return json.loads(path.read_text())["test_ppl"]
     value = lm_model.perplexity(lm_model.load_model(base, device), test, device, run.settings.batch_size)
-    cache.atomic_write_bytes(path, json.dumps({"test_ppl": value}).encode())
+    cache.atomic_write_json(path, {"test_ppl": value})
     return value
 
 
@@ -309,7 +302,7 @@ def fit(ctx: LMContext, blocks: Blocks, epochs: int, folder: Path, rng: np.rando
     info = {"valid_history": history, "best_epoch": int(np.argmin(history)) + 1,
             "train_seconds": time.monotonic() - start}
     lm_model.save_model(model, folder)
-    cache.atomic_write_bytes(info_path, json.dumps(info).encode())
+    cache.atomic_write_json(info_path, info)
     return model, info
 
 
@@ -343,8 +336,8 @@ def run_chain(ctx: LMContext, run, policy: Policy, epochs: int, replicate: int) 
                 model0 = model if g == 0 else lm_model.load_model(root / "gen_00" / "model", ctx.device)
             scored = real if g == 0 else Blocks.load(folder / "fresh.npz")
             metrics, ppl = evaluate(ctx, model, model0, scored)
-            cache.atomic_write_bytes(folder / "sequence_ppl.npy", _npy_bytes(ppl))
-            cache.atomic_write_bytes(folder / "metrics.json", json.dumps({**info, **metrics}).encode())
+            cache.atomic_write_stream(folder / "sequence_ppl.npy", lambda f: np.save(f, ppl))
+            cache.atomic_write_json(folder / "metrics.json", {**info, **metrics})
         following = root / f"gen_{g + 1:02d}"
         if g < s.n_generations and not (following / "data.npz").exists():
             if model is None:
@@ -352,8 +345,7 @@ def run_chain(ctx: LMContext, run, policy: Policy, epochs: int, replicate: int) 
             start = time.monotonic()
             blocks, state = policy.training_data(source, model, state, len(real), run.rng("sample", label, replicate, g))
             source.last.save(following / "fresh.npz")
-            cache.atomic_write_bytes(following / "sampling.json",
-                                     json.dumps({"sample_seconds": time.monotonic() - start}).encode())
+            cache.atomic_write_json(following / "sampling.json", {"sample_seconds": time.monotonic() - start})
             blocks.save(following / "data.npz")
         if g > 0 and not s.keep_all_models and (following / "data.npz").exists():
             shutil.rmtree(folder / "model", ignore_errors=True)

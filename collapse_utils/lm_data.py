@@ -8,7 +8,6 @@ which blocks are real WikiText-2 and which were generated.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -16,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from . import data
-from .cache import atomic_write_bytes
+from .cache import atomic_write_stream
 
 SPECIAL_TOKENS = ("<pad>", "</s>")
 
@@ -124,10 +123,8 @@ class Blocks:
 
     def save(self, path: Path) -> None:
         """Write as a compressed ``.npz`` (ids as the smallest unsigned type that fits), atomically."""
-        buffer = io.BytesIO()
         dtype = np.uint16 if self.ids.size == 0 or self.ids.max() < 2**16 else np.uint32
-        np.savez_compressed(buffer, ids=self.ids.astype(dtype), real=self.real)
-        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_stream(path, lambda f: np.savez_compressed(f, ids=self.ids.astype(dtype), real=self.real))
 
     @classmethod
     def load(cls, path: Path) -> "Blocks":

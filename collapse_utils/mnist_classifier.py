@@ -9,7 +9,6 @@ the classifier's penultimate feature space (the idea of the FID, with an MNIST n
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .cache import atomic_write_bytes, result_dir
+from .cache import atomic_write_json, atomic_write_stream, result_dir
 
 N_CLASSES = 10
 FEATURE_DIM = 128
@@ -116,10 +115,8 @@ def load_or_train(folder: Path, train: tuple[np.ndarray, np.ndarray], test: tupl
     record = {"test_accuracy": accuracy(model, *test, device), "train_size": len(train[0]),
               "test_size": len(test[0]), "epochs": epochs, "seed": seed,
               "train_seconds": round(time.monotonic() - start, 2)}
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    atomic_write_bytes(weights, buffer.getvalue())
-    atomic_write_bytes(record_path, json.dumps(record, indent=2).encode())
+    atomic_write_stream(weights, lambda f: torch.save(model.state_dict(), f))
+    atomic_write_json(record_path, record)
     return model, record
 
 

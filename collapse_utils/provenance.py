@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .cache import atomic_write_bytes
+from .cache import atomic_write_json
 from .paths import REPO_ROOT
 
 PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "torch", "transformers", "matplotlib", "seaborn")
@@ -58,5 +57,5 @@ def provenance_record(notebook: str, profile: str, settings: dict[str, Any], see
 def write_sidecar(path: Path, record: dict[str, Any]) -> Path:
     """Write ``record`` as JSON beside ``path`` (``name.ext`` -> ``name.json``); returns its path."""
     sidecar = path.with_suffix(".json")
-    atomic_write_bytes(sidecar, (json.dumps(record, indent=2, default=str) + "\n").encode())
+    atomic_write_json(sidecar, record)
     return sidecar

@@ -18,7 +18,6 @@ uninterrupted runs give the same weights.
 
 from __future__ import annotations
 
-import io
 import math
 import shutil
 import time
@@ -36,7 +35,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from . import mnist_classifier as mc
-from .cache import atomic_write_bytes, result_dir
+from .cache import atomic_write_stream, result_dir
 from .paths import REPO_ROOT
 from .plotting import band_plot, quantile_bands
 from .recursion import Policy, check_positive_int, parse_policy, policy_label
@@ -263,9 +262,8 @@ def train_vae(source: Source, settings: VAESettings, seed: int, device: torch.de
 
 def save_generation(path: Path, model: VAE, losses: list[float], seconds: float) -> None:
     """Write one generation's weights, loss curve and training time atomically."""
-    buffer = io.BytesIO()
-    torch.save({"state_dict": model.state_dict(), "losses": losses, "seconds": seconds}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_stream(path, lambda f: torch.save({"state_dict": model.state_dict(), "losses": losses,
+                                                    "seconds": seconds}, f))
 
 
 def load_generation(path: Path, latent_dim: int, device: torch.device) -> tuple[VAE, dict]:
