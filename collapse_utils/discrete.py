@@ -28,7 +28,7 @@ from .recursion import Replace, check_positive_int, run_generations
 class CategoricalExperiment:
     """Counts of ``K`` categories per chain (shape (chains, K)) refitted by maximum likelihood."""
 
-    def fit(self, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def fit(self, counts: np.ndarray, previous: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
         return counts / counts.sum(axis=1, keepdims=True)
 
     def sample(self, probs: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -85,7 +85,7 @@ class ExactGaussian(_Estimator):
     def real_data(self, count: int, n_chains: int, rng: np.random.Generator) -> SuffStats:
         return standard_stats(count, n_chains, rng)
 
-    def fit(self, data: SuffStats, rng: np.random.Generator) -> GaussianModel:
+    def fit(self, data: SuffStats, previous: GaussianModel | None, rng: np.random.Generator) -> GaussianModel:
         return GaussianModel(data.mean.copy(), data.m2 / (data.count - self.ddof))
 
     def sample(self, model: GaussianModel, n: int, rng: np.random.Generator) -> SuffStats:
@@ -130,7 +130,7 @@ class NaiveGaussian(_Estimator):
     def real_data(self, count: int, n_chains: int, rng: np.random.Generator) -> np.ndarray:
         return rng.standard_normal((n_chains, count))
 
-    def fit(self, data: np.ndarray, rng: np.random.Generator) -> GaussianModel:
+    def fit(self, data: np.ndarray, previous: GaussianModel | None, rng: np.random.Generator) -> GaussianModel:
         return GaussianModel(data.mean(axis=1), data.var(axis=1, ddof=self.ddof))
 
     def sample(self, model: GaussianModel, n: int, rng: np.random.Generator) -> np.ndarray:

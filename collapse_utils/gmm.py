@@ -254,26 +254,24 @@ class GMMModel:
 class GMMExperiment:
     """Mixture fitting for :func:`~collapse_utils.recursion.run_generations`; data are (C, n, d).
 
-    The first fit of a run starts from k-means (scikit-learn's default); every later fit starts
-    from the mixture that :meth:`sample` last drew from, i.e. the previous generation. That
-    warm start is handed over through the experiment and used once, so a run resumed from a
-    checkpoint (whose loop samples the restored model before fitting) behaves the same.
+    Every fit starts from scikit-learn's default k-means initialisation unless ``warm_start`` is
+    set, in which case a later generation's EM starts from ``previous`` (the model that drew its
+    data). Generation 0's mixture is carried along as ``origin`` for the distance metrics.
     """
 
     n_components: int = 2
     tol: float = 1e-5
     max_iter: int = 2000
     reg_covar: float = 1e-6
-    _warm: GMMModel | None = field(default=None, init=False, repr=False)
+    warm_start: bool = True
 
-    def fit(self, data: np.ndarray, rng: np.random.Generator) -> GMMModel:
-        warm, self._warm = self._warm, None
-        start = warm.mixture if warm is not None else kmeans_init(data, self.n_components, rng, self.reg_covar)
+    def fit(self, data: np.ndarray, previous: GMMModel | None, rng: np.random.Generator) -> GMMModel:
+        warm = previous is not None and self.warm_start
+        start = previous.mixture if warm else kmeans_init(data, self.n_components, rng, self.reg_covar)
         result = em_fit(data, start, self.tol, self.max_iter, self.reg_covar)
-        return GMMModel(result.mixture, warm.origin if warm is not None else result.mixture, result)
+        return GMMModel(result.mixture, previous.origin if previous is not None else result.mixture, result)
 
     def sample(self, model: GMMModel, n: int, rng: np.random.Generator) -> np.ndarray:
-        self._warm = model
         return sample_mixture(model.mixture, n, rng)[0]
 
     def metrics(self, model: GMMModel) -> dict[str, np.ndarray]:

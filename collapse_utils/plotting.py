@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from .cache import atomic_write_bytes, atomic_write_stream
 from .paths import figures_dir
 from .provenance import write_sidecar
 
@@ -21,16 +22,23 @@ def set_style() -> None:
                       "axes.spines.top": False, "axes.spines.right": False})
 
 
-def save_figure(fig: plt.Figure, name: str, provenance: dict[str, Any] | None = None) -> list[Path]:
-    """Write ``figures/<name>.png`` and ``.pdf`` (and a ``.json`` provenance sidecar if given)."""
+def save_figure(fig: plt.Figure, name: str, provenance: dict[str, Any] | None = None,
+                data: pd.DataFrame | None = None) -> list[Path]:
+    """Write ``figures/<name>.png`` and ``.pdf``, the plotted numbers as ``.csv`` and a ``.json`` sidecar.
+
+    ``data`` holds the numbers the figure shows in long format (one row per plotted point or band
+    edge); it is the citable, reusable form of the figure. Every file is written atomically.
+    """
     folder = figures_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext in ("png", "pdf"):
         path = folder / f"{name}.{ext}"
-        temp = folder / f".{name}.tmp.{ext}"
-        fig.savefig(temp, metadata={"Creator": "collapse_utils"} if ext == "png" else None)
-        temp.replace(path)
+        metadata = {"Creator": "collapse_utils"} if ext == "png" else None
+        atomic_write_stream(path, lambda out: fig.savefig(out, format=ext, metadata=metadata))
+        paths.append(path)
+    if data is not None:
+        path = folder / f"{name}.csv"
+        atomic_write_bytes(path, data.to_csv(index=False, float_format="%.6g").encode())
         paths.append(path)
     if provenance is not None:
         write_sidecar(folder / f"{name}.png", {"figure": name, **provenance})

@@ -7,7 +7,10 @@ chain, so a run of many chains is one loop over generations.
 
 An experiment provides (see :class:`Experiment`):
 
-- ``fit(data, rng)`` -> model (one per chain), ``sample(model, n, rng)`` -> data,
+- ``fit(data, previous, rng)`` -> model (one per chain); ``previous`` is the model of the
+  generation before (``None`` for generation 0), passed explicitly so that an experiment can
+  warm-start or compare with it without hidden state,
+- ``sample(model, n, rng)`` -> data, free of side effects,
 - ``metrics(model)`` -> ``{name: array of shape (chains,)}``,
 - ``subset(data, n, rng)`` -> a random subset of ``n`` points of each chain's data,
 - ``combine(parts)`` -> the union of several datasets, chain by chain.
@@ -25,15 +28,15 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from .cache import load_pickle, save_pickle
+from .progress import progress_bar
 
 
 class Experiment(Protocol):
     """What the generational loop needs from an experiment (batched over chains)."""
 
-    def fit(self, data: Any, rng: np.random.Generator) -> Any: ...
+    def fit(self, data: Any, previous: Any, rng: np.random.Generator) -> Any: ...
 
     def sample(self, model: Any, n: int, rng: np.random.Generator) -> Any: ...
 
@@ -162,17 +165,17 @@ def run_generations(
     wanted = set(range(n_generations + 1)) if record is None else {int(g) for g in record}
     state = load_pickle(checkpoint) if checkpoint is not None and checkpoint.exists() else None
     if state is None:
-        model = exp.fit(real, rng)
+        model = exp.fit(real, None, rng)
         state = {"generation": 0, "model": model, "policy_state": policy.start(exp, real, n_samples, rng), "rows": []}
         _record(state, exp, wanted)
     else:
         rng.bit_generator.state = state["rng"]
     last_save = time.monotonic()
-    bar = tqdm(total=n_generations, initial=state["generation"], desc=description or policy_label(policy),
-               disable=not progress, leave=False, mininterval=0.5)
+    bar = progress_bar(total=n_generations, initial=state["generation"], desc=description or policy_label(policy),
+                       enabled=progress)
     while state["generation"] < n_generations:
         data, state["policy_state"] = policy.training_data(exp, state["model"], state["policy_state"], n_samples, rng)
-        state["model"] = exp.fit(data, rng)
+        state["model"] = exp.fit(data, state["model"], rng)
         state["generation"] += 1
         _record(state, exp, wanted)
         bar.update(1)

@@ -68,9 +68,10 @@ class Run:
                           self.provenance(result=name, key=key, compute_seconds=time.monotonic() - start))
         return frame
 
-    def save_figure(self, fig: plt.Figure, name: str) -> None:
-        """Save ``fig`` as ``figures/<notebook>_<name>.{png,pdf}`` with a provenance sidecar."""
-        plotting.save_figure(fig, f"{self.notebook}_{name}", self.provenance())
+    def save_figure(self, fig: plt.Figure, name: str, data: pd.DataFrame | None = None) -> None:
+        """Save ``fig`` as ``figures/<notebook>_<name>.{png,pdf}``, ``data`` (the plotted numbers, long
+        format) as ``.csv``, and a provenance sidecar."""
+        plotting.save_figure(fig, f"{self.notebook}_{name}", self.provenance(), data)
 
 
 def start_run(notebook: str, profile: str = "default", overrides: dict[str, Any] | None = None,

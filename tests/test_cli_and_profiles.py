@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from collapse_utils import cli
-from collapse_utils.profiles import PROFILE_NAMES, PROFILES, load_settings
+from collapse_utils.profiles import PROFILE_NAMES, PROFILES, WHY, load_settings, notebook_names, settings_table
 
 
 @pytest.mark.parametrize("notebook", sorted(PROFILES))
@@ -66,3 +66,12 @@ def test_output_folder_receives_the_figures_of_a_cli_run(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "out" / "figures").glob("*.png")) == [
         "06_beyond_collapse_time.png", "06_beyond_keep_real_sweep.png"]
     assert "COLLAPSE_FIGURES_DIR" not in __import__("os").environ
+
+
+@pytest.mark.parametrize("notebook", notebook_names())
+def test_every_difference_from_the_paper_has_a_reason(notebook):
+    table = settings_table(notebook, "default")
+    unexplained = table.index[table["why"] == ""].tolist()
+    stale = sorted(set(WHY[notebook]) - set(table.index[table["why"] != "same"]))
+    assert not unexplained, f"{notebook}: settings that differ from the paper without a reason in profiles.WHY"
+    assert not stale, f"{notebook}: reasons in profiles.WHY for settings that equal the paper's"

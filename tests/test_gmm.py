@@ -196,7 +196,7 @@ def test_subset_and_combine_work_chain_by_chain():
 def test_policies_build_training_sets_of_the_right_size():
     exp, rng = gmm.GMMExperiment(), np.random.default_rng(18)
     real = rng.standard_normal((3, 300, 2))
-    model = exp.fit(real, rng)
+    model = exp.fit(real, None, rng)
     keep = KeepReal(0.25)
     kept = keep.start(exp, real, 200, rng)
     data, kept = keep.training_data(exp, model, kept, 200, rng)

@@ -20,11 +20,11 @@ class InterruptedGaussian(NaiveGaussian):
         super().__init__("mle")
         object.__setattr__(self, "left", fits)
 
-    def fit(self, data, rng):
+    def fit(self, data, previous, rng):
         object.__setattr__(self, "left", self.left - 1)
         if self.left < 0:
             raise Interrupt
-        return super().fit(data, rng)
+        return super().fit(data, previous, rng)
 
 
 def run(exp, policy, rng, **options):
@@ -46,7 +46,7 @@ def test_interrupted_run_resumes_to_identical_result(tmp_path, policy):
 def test_policies_build_training_sets_of_the_right_size():
     exp, rng = NaiveGaussian(), np.random.default_rng(2)
     real = exp.real_data(10, 4, rng)
-    model = exp.fit(real, rng)
+    model = exp.fit(real, None, rng)
     keep = KeepReal(0.3)
     state = keep.start(exp, real, 10, rng)
     data, _ = keep.training_data(exp, model, state, 10, rng)
@@ -62,7 +62,7 @@ def test_policies_build_training_sets_of_the_right_size():
 def test_keep_real_extremes():
     exp, rng = ExactGaussian(), np.random.default_rng(3)
     real = exp.real_data(10, 4, rng)
-    model = exp.fit(real, rng)
+    model = exp.fit(real, None, rng)
     everything = KeepReal(1.0)
     data, _ = everything.training_data(exp, model, everything.start(exp, real, 10, rng), 10, rng)
     assert np.array_equal(data.mean, real.mean)
