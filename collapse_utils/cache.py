@@ -1,23 +1,45 @@
-"""Results cache: atomic writes, loading instead of recomputing, keyed by a hash of settings.
+"""The one cache: results, checkpoints and model stores, keyed by settings, seed and code.
 
-A result lives in ``results/<experiment>/<profile>/<hash>/``: the hash covers the settings and
-the seed, so changing any of them computes anew while a rerun with the same ones loads.
+Every cached file lives in a folder named by a hash of what produced it: the settings, the seed
+and a *code version* computed from the source of the modules that compute it (see
+:func:`code_version`), so a change of any of them computes anew while a rerun loads.
+
+Writes are atomic (a unique temporary file, then ``os.replace``) and every cached file has a
+``<name>.sha256`` record beside it: a file that is missing its record, does not match it or
+cannot be read is reported by name and treated as absent, so it is recomputed. Concurrent runs
+take a lock per result folder (:func:`lock`): the second waits, then loads what the first saved.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import json
 import os
 import pickle
+import sys
 import tempfile
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 
 import pandas as pd
+from filelock import FileLock
 
 from .paths import results_dir
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+#: Modules that never change a computed number (bookkeeping, display, command line); their source
+#: is left out of code versions so that editing them does not invalidate results.
+BOOKKEEPING = frozenset({"__init__", "__main__", "cache", "cli", "notebooks", "paths", "plotting", "profiles",
+                         "progress", "provenance", "report", "run"})
+
+
+class CorruptFileError(OSError):
+    """A cached file is unreadable or does not match its recorded sha256."""
 
 
 def settings_hash(settings: dict[str, Any]) -> str:
@@ -26,13 +48,50 @@ def settings_hash(settings: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+@lru_cache(maxsize=None)
+def _package_imports(module: str) -> frozenset[str]:
+    """Modules of this package that ``module`` (a file stem) imports."""
+    tree = ast.parse((PACKAGE_DIR / f"{module}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.update([node.module] if node.module else [alias.name for alias in node.names])
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("collapse_utils"):
+            found.add(node.module.partition(".")[2] or "__init__")
+    return frozenset(name.partition(".")[0] for name in found)
+
+
+def code_version(*modules: str) -> str:
+    """Hash of the source of ``modules`` (e.g. ``"collapse_utils.gmm"``) and of every module of the
+    package they import, directly or not, except the :data:`BOOKKEEPING` ones."""
+    todo = [name.rpartition(".")[2] for name in modules]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name in BOOKKEEPING:
+            continue
+        seen.add(name)
+        todo.extend(_package_imports(name))
+    digest = hashlib.sha256()
+    for name in sorted(seen):
+        digest.update(name.encode() + b"\0" + (PACKAGE_DIR / f"{name}.py").read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def store_dir(namespace: str, key: dict[str, Any], code: tuple[str, ...]) -> Path:
+    """Folder of a cached artifact: ``results/<namespace>/<hash of key and code version of code>``."""
+    return results_dir() / namespace / settings_hash({**key, "code": code_version(*code)})
+
+
 def result_dir(experiment: str, profile: str, settings: dict[str, Any]) -> Path:
-    """Folder that holds the results of one experiment run with these settings."""
+    """Folder of a result keyed by ``settings`` alone (model stores that predate :func:`store_dir`)."""
     return results_dir() / experiment / profile / settings_hash(settings)
 
 
+# --- atomic, verified files --------------------------------------------------------------------
+
 def atomic_write_bytes(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file and a rename, never half-written."""
+    """Write ``content`` to ``path`` through a unique temporary file and a rename, never half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -56,29 +115,81 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, default=str) + "\n").encode())
 
 
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def save_verified(path: Path, content: bytes) -> None:
+    """Atomically write ``content`` and then its sha256 record."""
+    atomic_write_bytes(path, content)
+    atomic_write_bytes(_checksum_path(path), hashlib.sha256(content).hexdigest().encode())
+
+
+def read_verified(path: Path) -> bytes:
+    """Content of a file written by :func:`save_verified`; :class:`CorruptFileError` if it does not
+    match its record, FileNotFoundError if it is absent."""
+    content = path.read_bytes()
+    try:
+        expected = _checksum_path(path).read_text().strip()
+    except FileNotFoundError:
+        raise CorruptFileError(f"{path} has no checksum record (an interrupted write?)") from None
+    if hashlib.sha256(content).hexdigest() != expected:
+        raise CorruptFileError(f"{path} does not match its recorded sha256 (damaged or edited)")
+    return content
+
+
+def load_or_report(path: Path, decode: Callable[[bytes], Any]) -> Any | None:
+    """``decode`` of the verified content of ``path``; None when it is absent, and None after a
+    one-line report on stderr when it is damaged (the caller then recomputes it)."""
+    try:
+        return decode(read_verified(path))
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # damaged file or undecodable content: recompute
+        reason = error if isinstance(error, CorruptFileError) else f"{path} cannot be read ({type(error).__name__})"
+        print(f"cache: {reason}; recomputing it", file=sys.stderr)
+        return None
+
+
 def save_pickle(path: Path, obj: Any) -> None:
-    """Pickle ``obj`` to ``path`` atomically."""
-    atomic_write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    """Pickle ``obj`` to ``path`` atomically, with its checksum."""
+    save_verified(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def load_pickle(path: Path) -> Any:
-    """Load a pickle written by :func:`save_pickle`."""
-    with open(path, "rb") as handle:
-        return pickle.load(handle)
+def load_pickle(path: Path) -> Any | None:
+    """Object saved by :func:`save_pickle`, or None if it is absent or damaged (reported)."""
+    return load_or_report(path, pickle.loads)
 
 
 def save_frame(path: Path, frame: pd.DataFrame) -> None:
-    """Write a frame as Parquet, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(temp, index=False)
-    os.replace(temp, path)
+    """Write a frame as Parquet, atomically, with its checksum."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    save_verified(path, buffer.getvalue())
+
+
+def load_frame(path: Path) -> pd.DataFrame | None:
+    """Frame saved by :func:`save_frame`, or None if it is absent or damaged (reported)."""
+    return load_or_report(path, lambda content: pd.read_parquet(io.BytesIO(content)))
+
+
+@contextmanager
+def lock(folder: Path) -> Iterator[None]:
+    """Hold the lock of a result folder: concurrent runs of the same result wait for each other."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / ".lock"):
+        yield
 
 
 def cached_frame(path: Path, compute: Callable[[], pd.DataFrame], force: bool = False) -> tuple[pd.DataFrame, bool]:
-    """Load the frame at ``path`` or compute and save it; returns (frame, loaded_from_cache)."""
-    if path.exists() and not force:
-        return pd.read_parquet(path), True
-    frame = compute()
-    save_frame(path, frame)
-    return frame, False
+    """Load the frame at ``path`` or compute and save it; returns (frame, loaded_from_cache).
+
+    Holds the folder's lock, so a concurrent run of the same result waits and then loads it.
+    """
+    with lock(path.parent):
+        frame = None if force else load_frame(path)
+        if frame is not None:
+            return frame, True
+        frame = compute()
+        save_frame(path, frame)
+        return frame, False

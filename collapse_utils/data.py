@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,14 +72,16 @@ def find_file(name: str) -> Path | None:
 
 @lru_cache(maxsize=16)
 def _verified_bytes(path: Path, expected: str, mtime: float) -> bytes:
-    content = _read_bytes(path)
+    remedy = "Delete it and fetch a fresh copy. " + HOW_TO_GET.format(data_dir=data_dirs()[0])
+    try:
+        content = _read_bytes(path)
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise DataFileError(f"{path} is corrupt: it cannot be read ({error}); expected the sha256 of its "
+                            f"uncompressed content to be {expected}. {remedy}") from None
     actual = hashlib.sha256(content).hexdigest()
     if actual != expected:
-        raise DataFileError(
-            f"{path} is corrupt: the sha256 of its uncompressed content is {actual}, "
-            f"expected {expected}. Delete it and fetch a fresh copy. "
-            + HOW_TO_GET.format(data_dir=data_dirs()[0])
-        )
+        raise DataFileError(f"{path} is corrupt: the sha256 of its uncompressed content is {actual}, "
+                            f"expected {expected}. {remedy}")
     return content
 
 

@@ -47,6 +47,28 @@ class Experiment(Protocol):
     def combine(self, parts: Sequence[Any]) -> Any: ...
 
 
+class Policy(Protocol):
+    """What generation n+1 trains on: the data policy protocol (implement it to try your own).
+
+    A policy is an immutable description; whatever it must remember between generations (kept
+    real points, a growing pool, a counter...) is its *state*, returned by :meth:`start` and
+    threaded through :meth:`training_data` by the loop. The loop pickles the state with its
+    checkpoints, so every policy resumes exactly after an interrupt: keep the state picklable and
+    draw all randomness from ``rng``.
+    """
+
+    name: str
+
+    def start(self, exp: Experiment, real: Any, n: int, rng: np.random.Generator) -> Any:
+        """The state before generation 1, given the real data ``real``."""
+        ...
+
+    def training_data(self, exp: Experiment, model: Any, state: Any, n: int,
+                      rng: np.random.Generator) -> tuple[Any, Any]:
+        """(training data of the next generation, new state), given the current ``model``."""
+        ...
+
+
 @dataclass(frozen=True)
 class Replace:
     """Generation n+1 trains only on ``n`` fresh samples of generation n (the paper's setting)."""
@@ -107,11 +129,8 @@ class Accumulate:
         return pool, pool
 
 
-Policy = Replace | KeepReal | Accumulate
-
-
 def policy_label(policy: Policy) -> str:
-    """Short label for plots and frames: 'replace', 'keep_real_10%', 'accumulate'."""
+    """Short label for plots and frames: 'replace', 'keep_real_10%', 'accumulate', or a custom name."""
     if isinstance(policy, KeepReal):
         return f"keep_real_{policy.fraction:.0%}"
     return policy.name
@@ -163,7 +182,7 @@ def run_generations(
     check_positive_int("n_generations", n_generations)
     check_positive_int("n_samples", n_samples, minimum=2)
     wanted = set(range(n_generations + 1)) if record is None else {int(g) for g in record}
-    state = load_pickle(checkpoint) if checkpoint is not None and checkpoint.exists() else None
+    state = load_pickle(checkpoint) if checkpoint is not None else None
     if state is None:
         model = exp.fit(real, None, rng)
         state = {"generation": 0, "model": model, "policy_state": policy.start(exp, real, n_samples, rng), "rows": []}

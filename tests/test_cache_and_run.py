@@ -105,3 +105,124 @@ def test_same_seed_gives_an_identical_results_file(tmp_path, monkeypatch):
     first, again, other = results_file(tmp_path / "a", 0), results_file(tmp_path / "b", 0), results_file(tmp_path / "c", 1)
     assert first == again
     assert first != other
+
+
+# --- faults: damaged files, code changes, concurrent runs --------------------------------------
+
+def test_damaged_result_is_reported_by_name_and_recomputed(isolated_outputs, capfd):
+    run = start_run("02_gaussian", "smoke")
+    frame = run.cached("demo", lambda work_dir: pd.DataFrame({"v": range(100)}))
+    path = run.result_dir("demo") / "result.parquet"
+    good = path.read_bytes()
+    for damage in (good[: len(good) // 2],                                        # truncated file
+                   _parquet_bytes(frame.iloc[:50])):                              # valid parquet, rows removed
+        path.write_bytes(damage)
+        again = start_run("02_gaussian", "smoke").cached("demo", lambda work_dir: pd.DataFrame({"v": range(100)}))
+        message = capfd.readouterr().err.strip().splitlines()
+        assert len(message) == 1 and str(path) in message[0] and "recomputing" in message[0]
+        assert again.equals(frame) and path.read_bytes() == good
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def test_truncated_checkpoint_is_reported_and_the_run_starts_afresh(tmp_path, capfd):
+    import numpy as np
+
+    from collapse_utils.gaussian import NaiveGaussian
+    from collapse_utils.recursion import Replace, run_generations
+
+    def chains(checkpoint):
+        real = NaiveGaussian().real_data(20, 3, np.random.default_rng(0))
+        return run_generations(NaiveGaussian(), real, 5, 20, Replace(), np.random.default_rng(1),
+                               checkpoint=checkpoint, progress=False)
+
+    checkpoint = tmp_path / "state.pkl"
+    expected = chains(checkpoint)
+    checkpoint.write_bytes(checkpoint.read_bytes()[:40])
+    assert chains(checkpoint).equals(expected)
+    message = capfd.readouterr().err.strip().splitlines()
+    assert len(message) == 1 and str(checkpoint) in message[0]
+
+
+def test_force_clears_checkpoints_before_recomputing(isolated_outputs):
+    run = start_run("02_gaussian", "smoke", force=True)
+    seen = []
+
+    def compute(work_dir):
+        seen.append(sorted(p.name for p in work_dir.glob("*")) if work_dir.exists() else [])
+        return pd.DataFrame({"v": [1]})
+
+    checkpoints = run.result_dir("demo") / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "state.pkl").write_bytes(b"stale")
+    run.cached("demo", compute)
+    assert seen == [[]]
+
+
+def _copy_package(tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "pkg"
+    shutil.copytree(cache.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "PACKAGE_DIR", copy)
+    cache._package_imports.cache_clear()
+    return copy
+
+
+@pytest.mark.parametrize("edited, changes", [("gaussian", True), ("recursion", True),  # the module and its imports
+                                             ("plotting", False), ("gmm", False)])      # display code, another experiment
+def test_code_version_follows_the_modules_that_compute_a_result(tmp_path, monkeypatch, edited, changes):
+    copy = _copy_package(tmp_path, monkeypatch)
+    before = cache.code_version("collapse_utils.gaussian")
+    with open(copy / f"{edited}.py", "a") as source:
+        source.write("\n# an edit\n")
+    assert (cache.code_version("collapse_utils.gaussian") != before) == changes
+    cache._package_imports.cache_clear()
+
+
+def test_a_code_change_invalidates_cached_results(isolated_outputs, tmp_path, monkeypatch):
+    run = start_run("02_gaussian", "smoke")
+    run.cached("demo", lambda work_dir: pd.DataFrame({"v": [1]}))
+    copy = _copy_package(tmp_path, monkeypatch)
+    (copy / "gaussian.py").write_text((copy / "gaussian.py").read_text() + "\n# changed\n")
+    rerun = start_run("02_gaussian", "smoke")
+    assert rerun.cached("demo", lambda work_dir: pd.DataFrame({"v": [2]}))["v"].item() == 2
+    cache._package_imports.cache_clear()
+
+
+def _cached_in_process(args):
+    """Worker for the concurrency test: load or compute one result under a shared results folder."""
+    import os
+    import time as _time
+
+    results, seed = args
+    os.environ["COLLAPSE_RESULTS_DIR"] = results
+
+    def slow(work_dir):
+        _time.sleep(0.5)  # both processes are inside the cached call at the same time
+        return pd.DataFrame({"v": start_run("02_gaussian", "smoke", seed=seed).rng("x").normal(size=1000)})
+
+    start_run("02_gaussian", "smoke", seed=seed).cached("demo", slow)
+    run = start_run("02_gaussian", "smoke", seed=seed)
+    return (run.result_dir("demo") / "result.parquet").read_bytes()
+
+
+def test_concurrent_runs_share_one_result_and_never_tear_it(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    alone = _cached_in_process((str(tmp_path / "alone"), 7))
+    for repetition in range(3):
+        shared = str(tmp_path / f"shared{repetition}")
+        with ProcessPoolExecutor(2) as pool:
+            assert list(pool.map(_cached_in_process, [(shared, 7), (shared, 7)])) == [alone, alone]
+
+
+def test_a_bad_seed_is_refused_before_anything_runs():
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        start_run("02_gaussian", "smoke", seed=-1)
