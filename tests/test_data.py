@@ -38,6 +38,20 @@ def test_corrupt_file_error_gives_expected_and_actual_checksum(tmp_path, monkeyp
     assert str(corrupt) in str(error.value)
 
 
+@pytest.mark.parametrize("content", [b"not gzip at all", gzip.compress(b"\x00" * 5000)[:30]],
+                         ids=["bad-gzip", "truncated-gzip"])
+def test_unreadable_gz_file_is_named_with_checksum_and_remedy(tmp_path, monkeypatch, content):
+    monkeypatch.setattr(data, "data_dirs", lambda: [tmp_path])
+    corrupt = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    corrupt.parent.mkdir()
+    corrupt.write_bytes(content)
+    with pytest.raises(data.DataFileError, match="cannot be read") as error:
+        data.read_verified("mnist/t10k-labels-idx1-ubyte")
+    message = str(error.value)
+    assert str(corrupt) in message and data.MANIFEST["mnist/t10k-labels-idx1-ubyte"] in message
+    assert "\n" not in message and "COLLAPSE_DATA_DIR" in message
+
+
 def test_local_data_dir_comes_first(tmp_path, monkeypatch):
     shared = data.find_file("mnist/t10k-labels-idx1-ubyte")
     local = tmp_path / "mnist" / "t10k-labels-idx1-ubyte"
