@@ -33,7 +33,7 @@ def save_figure(fig: plt.Figure, name: str, provenance: dict[str, Any] | None = 
     paths = []
     for ext in ("png", "pdf"):
         path = folder / f"{name}.{ext}"
-        metadata = {"Creator": "collapse_utils"} if ext == "png" else None
+        metadata = {"Creator": "collapse_utils"} if ext == "png" else {"CreationDate": None}  # same bytes every run
         atomic_write_stream(path, lambda out: fig.savefig(out, format=ext, metadata=metadata))
         paths.append(path)
     if data is not None:

@@ -226,3 +226,17 @@ def test_concurrent_runs_share_one_result_and_never_tear_it(tmp_path):
 def test_a_bad_seed_is_refused_before_anything_runs():
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         start_run("02_gaussian", "smoke", seed=-1)
+
+
+def test_a_figure_saved_twice_has_the_same_bytes(isolated_outputs):
+    def saved_bytes():
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        paths = start_run("01_discrete_markov", "smoke").save_figure(fig, "demo", pd.DataFrame({"x": [0, 1]}))
+        plt.close(fig)
+        folder = isolated_outputs / "figures"
+        return {ext: (folder / f"01_discrete_markov_demo.{ext}").read_bytes() for ext in ("png", "pdf", "csv")}
+
+    first = saved_bytes()
+    assert first["csv"] == b"x\n0\n1\n"
+    assert saved_bytes() == first
