@@ -1,8 +1,16 @@
-"""Command line: list the notebooks, run one with papermill, or regenerate every figure.
+"""Command line: list and show the notebooks' settings, run one with papermill, regenerate every figure.
 
-    python -m collapse_utils list
-    python -m collapse_utils run 02_gaussian --profile smoke --param n_chains=100 --output /tmp/out
-    python -m collapse_utils figures --profile default
+    collapse-utils list
+    collapse-utils show 02_gaussian --profile smoke
+    collapse-utils run 02_gaussian --profile smoke --param n_chains=100    # -> runs/02_gaussian/smoke/
+    collapse-utils figures                                                 # refreshes notebooks/, figures/
+    collapse-utils clean-notebooks                                         # committed form of notebooks/
+    collapse-utils report                                                  # static HTML site in build/report
+
+(``python -m collapse_utils`` is the same command.) A run writes its executed notebook and figures to
+``runs/<notebook>/<profile>/`` (or ``--output DIR``). Only ``figures`` on the default profile, or
+``run --in-place``, rewrites the committed ``notebooks/`` and ``figures/``, and only once the
+notebook has executed without error. The kernel's progress lines stream to the terminal.
 """
 
 from __future__ import annotations
@@ -10,13 +18,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from .paths import NOTEBOOKS_DIR
+from .budget import check_budget
+from .paths import NOTEBOOKS_DIR, REPO_ROOT
 from .profiles import PROFILE_NAMES, check_notebook, check_profile, load_settings, notebook_names
+
+INTERRUPTED = "interrupted; rerun the same command to resume"
+
+
+def runs_dir() -> Path:
+    """Scratch folder of runs that do not refresh the committed notebooks (``COLLAPSE_RUNS_DIR``)."""
+    return Path(os.environ.get("COLLAPSE_RUNS_DIR", REPO_ROOT / "runs"))
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, str]:
@@ -30,63 +48,120 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
     return params
 
 
+def check_seed(seed: int) -> int:
+    """``seed`` if it is a valid seed (an integer >= 0), else a ValueError."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"--seed must be an integer >= 0, got {seed!r}")
+    return seed
+
+
+def writable_folder(path: Path) -> Path:
+    """Create ``path`` if needed and prove it accepts files; OSError naming it otherwise."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(20, "not a folder", str(path))
+    path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path):
+        pass
+    return path
+
+
+def prepare(notebook: str, profile: str, overrides: dict[str, Any] | None, seed: int) -> tuple[dict, str | None]:
+    """Validate everything about a run before a kernel starts: settings (typed), seed and cost."""
+    check_notebook(notebook)
+    check_profile(profile)
+    check_seed(seed)
+    overrides = dict(overrides or {})
+    settings = load_settings(notebook, profile, overrides)
+    return {k: getattr(settings, k) for k in overrides}, check_budget(notebook, settings)
+
+
 def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None = None,
                  output_dir: Path | None = None, seed: int = 0, force: bool = False,
-                 progress: bool = True) -> Path:
+                 progress: bool = True, in_place: bool = False) -> Path:
     """Execute ``notebooks/<notebook>.ipynb`` with papermill; returns the executed notebook's path.
 
-    Settings are validated before anything runs. Without ``output_dir`` the notebook is
-    executed in place and writes ``figures/`` (this is how the committed notebooks and figures are
-    made); with it, the executed notebook and its figures go to ``output_dir`` and
-    ``output_dir/figures`` (unless ``COLLAPSE_FIGURES_DIR`` says otherwise).
+    Settings are validated before anything runs. The executed notebook goes to ``output_dir``
+    (default ``runs/<notebook>/<profile>/``) and its figures to ``output_dir/figures`` unless
+    ``COLLAPSE_FIGURES_DIR`` is set. With ``in_place`` (default settings only) the run executes in
+    the scratch folder and, once it succeeded, its cleaned notebook replaces the committed one while
+    its figures go to ``figures/``. With ``progress``, the kernel's output streams to the terminal.
     """
     import papermill
 
-    check_notebook(notebook)
-    check_profile(profile)
-    overrides = dict(overrides or {})
-    settings = load_settings(notebook, profile, overrides)
-    overrides = {k: getattr(settings, k) for k in overrides}
-    source = NOTEBOOKS_DIR / f"{notebook}.ipynb"
-    target = (Path(output_dir) if output_dir else NOTEBOOKS_DIR) / f"{notebook}.ipynb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    figures = {} if output_dir is None else {"COLLAPSE_FIGURES_DIR": str(Path(output_dir).resolve() / "figures")}
-    with _environment(figures):
+    overrides, _ = prepare(notebook, profile, overrides, seed)
+    if in_place and (profile != "default" or overrides or seed != 0 or output_dir is not None):
+        raise ValueError("committed notebooks are default-profile runs: --in-place takes no --profile, "
+                         "--param, --seed or --output")
+    folder = writable_folder(Path(output_dir) if output_dir else runs_dir() / notebook / profile)
+    environment = {"COLLAPSE_PROGRESS": "lines"}
+    if not in_place and "COLLAPSE_FIGURES_DIR" not in os.environ:
+        environment["COLLAPSE_FIGURES_DIR"] = str(writable_folder(folder / "figures").resolve())
+    target = folder / f"{notebook}.ipynb"
+    if in_place:
+        writable_folder(NOTEBOOKS_DIR)
+    with _environment(environment):
         papermill.execute_notebook(
-            str(source), str(target), cwd=str(NOTEBOOKS_DIR), progress_bar=progress, kernel_name="python3",
-            parameters={"profile": profile, "overrides": overrides, "seed": seed, "force": force},
+            str(NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(target), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
+            kernel_name="python3", parameters={"profile": profile, "overrides": overrides, "seed": seed, "force": force},
+            stdout_file=sys.stdout if progress else None, stderr_file=sys.stderr if progress else None,
+            extra_arguments=["--log-level=ERROR"],  # no kernel start-up chatter in the terminal
         )
-    return target
+    if not in_place:
+        return target
+    from .notebooks import clean_notebook
+
+    clean_notebook(target)
+    committed = NOTEBOOKS_DIR / f"{notebook}.ipynb"
+    temp = committed.with_name(f".{committed.name}.tmp")
+    shutil.copyfile(target, temp)
+    os.replace(temp, committed)
+    return committed
 
 
 @contextlib.contextmanager
-def _environment(defaults: dict[str, str]) -> Iterator[None]:
-    """Set environment variables that are not set yet (the kernel inherits them), then restore."""
-    added = {key: value for key, value in defaults.items() if key not in os.environ}
-    os.environ.update(added)
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables (the kernel inherits them), then restore the previous ones."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        for key in added:
-            os.environ.pop(key, None)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m collapse_utils", description=__doc__,
+    parser = argparse.ArgumentParser(prog="collapse-utils", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the notebooks and profiles")
-    run = sub.add_parser("run", help="execute one notebook")
-    run.add_argument("notebook", help="e.g. 02_gaussian (or 02)")
-    figures = sub.add_parser("figures", help="execute every notebook, writing figures/")
-    for command in (run, figures):
+    show = sub.add_parser("show", help="every setting of a notebook: value, type, paper value, reason")
+    run = sub.add_parser("run", help="execute one notebook (into runs/<notebook>/<profile>/)")
+    figures = sub.add_parser("figures", help="execute every notebook; the default profile refreshes the "
+                                             "committed notebooks/ and figures/")
+    for command in (show, run):
+        command.add_argument("notebook", help="e.g. 02_gaussian (or 02)")
+    for command in (show, run, figures):
         command.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILE_NAMES)}")
+    for command in (show, run):
+        command.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                             help="override one setting of the profile (repeatable)")
+    for command in (run, figures):
         command.add_argument("--seed", type=int, default=0)
         command.add_argument("--force", action="store_true", help="recompute instead of loading cached results")
         command.add_argument("--output", type=Path, default=None,
-                             help="folder for the executed notebooks (default: in place)")
-    run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                     help="override one setting of the profile (repeatable)")
+                             help="folder for the executed notebooks and their figures "
+                                  "(default: runs/<notebook>/<profile>/)")
+    run.add_argument("--in-place", action="store_true",
+                     help="rewrite the committed notebook and figures (default profile only)")
+    clean = sub.add_parser("clean-notebooks", help="bring executed notebooks into their committed form")
+    clean.add_argument("paths", nargs="*", type=Path, help="notebooks (default: every one in notebooks/)")
+    report = sub.add_parser("report", help="build the static HTML report of the committed notebooks")
+    report.add_argument("--output", type=Path, default=REPO_ROOT / "build" / "report")
     return parser
 
 
@@ -98,8 +173,46 @@ def resolve_notebook(name: str) -> str:
     return matches[0]
 
 
+def _existing_notebooks() -> list[str]:
+    return [n for n in notebook_names() if (NOTEBOOKS_DIR / f"{n}.ipynb").exists()]
+
+
+def _show(notebook: str, profile: str, overrides: dict[str, str]) -> None:
+    import pandas as pd
+
+    from .profiles import settings_table
+
+    table = settings_table(notebook, profile, overrides)
+    with pd.option_context("display.max_colwidth", 90, "display.width", 250, "display.max_rows", None):
+        print(f"{notebook}, profile {profile}" + (f", overrides {overrides}" if overrides else ""))
+        print(table.to_string())
+
+
+def _run(args: argparse.Namespace) -> None:
+    if args.command == "run":
+        names, overrides = [resolve_notebook(args.notebook)], parse_params(args.param)
+    else:
+        names, overrides = _existing_notebooks(), {}
+    in_place = getattr(args, "in_place", False) or (
+        args.command == "figures" and args.profile == "default" and args.output is None and args.seed == 0)
+    for name in names:
+        _, warning = prepare(name, args.profile, overrides, args.seed)
+        if warning:
+            print(warning, file=sys.stderr)
+    for name in names:
+        start = time.monotonic()
+        print(f"{name}: executing, profile {args.profile}", flush=True)
+        target = run_notebook(name, args.profile, overrides, args.output, args.seed, args.force, in_place=in_place)
+        shown = target.resolve().relative_to(Path.cwd().resolve()) if target.resolve().is_relative_to(
+            Path.cwd().resolve()) else target
+        print(f"{name}: {time.monotonic() - start:.1f} s -> {shown}", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit status (2 for bad input, with a one-line message)."""
+    """Entry point; returns the exit status: 0, 1 (a cell or a write failed), 2 (bad input), 130 (Ctrl-C).
+
+    Every failure is reported as one line on stderr.
+    """
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "list":
@@ -107,26 +220,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in notebook_names():
                 print(f"  {name}" + ("" if (NOTEBOOKS_DIR / f"{name}.ipynb").exists() else "  (missing)"))
             print("profiles: " + ", ".join(PROFILE_NAMES))
-            return 0
-        check_profile(args.profile)
-        if args.command == "run":
-            names = [resolve_notebook(args.notebook)]
-            overrides = parse_params(args.param)
-        else:
-            names = [n for n in notebook_names() if (NOTEBOOKS_DIR / f"{n}.ipynb").exists()]
-            overrides = {}
-        for name in names:
-            load_settings(name, args.profile, overrides)
-        for name in names:
+        elif args.command == "show":
+            _show(resolve_notebook(args.notebook), check_profile(args.profile), parse_params(args.param))
+        elif args.command == "clean-notebooks":
+            from .notebooks import clean_notebook
+
+            for path in args.paths or [NOTEBOOKS_DIR / f"{n}.ipynb" for n in _existing_notebooks()]:
+                print(f"{path}: {'cleaned' if clean_notebook(path) else 'already clean'}")
+        elif args.command == "report":
+            from .report import build_report
+
             start = time.monotonic()
-            target = run_notebook(name, args.profile, overrides, args.output, args.seed, args.force)
-            print(f"{name}: {time.monotonic() - start:.1f} s -> {target}")
-    except (ValueError, KeyError, FileNotFoundError) as error:
+            index = build_report(args.output)
+            print(f"report: {index} ({time.monotonic() - start:.1f} s)")
+        else:
+            check_profile(args.profile)
+            _run(args)
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+    except (ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}", file=sys.stderr)
+        return 1
     except Exception as error:  # a cell failed: papermill keeps the partly executed notebook
         if type(error).__name__ != "PapermillExecutionError":
             raise
+        if error.ename == "KeyboardInterrupt":
+            print(INTERRUPTED, file=sys.stderr)
+            return 130
         print(f"error: {error.ename}: {error.evalue} (cell {error.exec_count}); "
               f"the executed notebook shows where", file=sys.stderr)
         return 1

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 from collapse_utils import cli
+from collapse_utils.paths import REPO_ROOT
 from collapse_utils.profiles import PROFILE_NAMES, PROFILES, WHY, load_settings, notebook_names, settings_table
 
 
@@ -59,15 +66,6 @@ def test_number_prefix_resolves_notebook():
     assert cli.resolve_notebook("02_gaussian") == "02_gaussian"
 
 
-def test_output_folder_receives_the_figures_of_a_cli_run(tmp_path, monkeypatch):
-    monkeypatch.delenv("COLLAPSE_FIGURES_DIR")
-    assert cli.main(["run", "06", "--profile", "smoke", "--output", str(tmp_path / "out")]) == 0
-    assert (tmp_path / "out" / "06_beyond.ipynb").exists()
-    assert sorted(p.name for p in (tmp_path / "out" / "figures").glob("*.png")) == [
-        "06_beyond_collapse_time.png", "06_beyond_keep_real_sweep.png"]
-    assert "COLLAPSE_FIGURES_DIR" not in __import__("os").environ
-
-
 @pytest.mark.parametrize("notebook", notebook_names())
 def test_every_difference_from_the_paper_has_a_reason(notebook):
     table = settings_table(notebook, "default")
@@ -75,3 +73,89 @@ def test_every_difference_from_the_paper_has_a_reason(notebook):
     stale = sorted(set(WHY[notebook]) - set(table.index[table["why"] != "same"]))
     assert not unexplained, f"{notebook}: settings that differ from the paper without a reason in profiles.WHY"
     assert not stale, f"{notebook}: reasons in profiles.WHY for settings that equal the paper's"
+
+
+def test_show_lists_every_setting_with_value_type_paper_value_and_reason(capsys):
+    assert cli.main(["show", "02", "--profile", "default"]) == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[1].split()
+    assert header == ["type", "this", "run", "paper", "why"]
+    for name, value in load_settings("02_gaussian", "default").__dict__.items():
+        row = next(line for line in out.splitlines() if line.startswith(name + " "))
+        assert str(value).replace("'", "") in row
+    assert WHY["02_gaussian"]["n_chains"] in out
+
+
+def _one_line_error(capsys, argv, status, message):
+    assert cli.main(argv) == status
+    err = capsys.readouterr().err.strip()
+    assert message in err and "Traceback" not in err and len(err.splitlines()) == 1, err
+
+
+def test_negative_seed_is_refused_before_a_kernel_starts(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "run_notebook", lambda *a, **k: pytest.fail("a kernel was started"))
+    _one_line_error(capsys, ["run", "02", "--profile", "smoke", "--seed", "-1"], 2,
+                    "--seed must be an integer >= 0, got -1")
+
+
+def test_settings_beyond_the_compute_bound_are_refused_and_lose_nothing(capsys, isolated_outputs):
+    cached = isolated_outputs / "results" / "02_gaussian" / "smoke" / "abc" / "chains" / "result.parquet"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"kept")
+    _one_line_error(capsys, ["run", "02", "--profile", "smoke", "-p", "n_generations=1e12"], 2,
+                    "refusing runs estimated above 1 year")
+    _one_line_error(capsys, ["run", "02", "--profile", "smoke", "-p", "n_chains=1e9"], 2, "GiB of memory")
+    assert cached.read_bytes() == b"kept"
+
+
+def test_long_runs_warn_and_every_profile_is_accepted():
+    from collapse_utils.budget import check_budget
+
+    for notebook in notebook_names():
+        for profile in PROFILE_NAMES:
+            check_budget(notebook, load_settings(notebook, profile))  # raises if refused
+    assert check_budget("02_gaussian", load_settings("02_gaussian", "default")) is None
+    warning = check_budget("02_gaussian", load_settings("02_gaussian", "default", {"n_generations": "1e7"}))
+    assert warning.startswith("warning: 02_gaussian is estimated to take") and "days" in warning
+
+
+def test_output_on_a_file_is_one_line(capsys, tmp_path):
+    existing = tmp_path / "notes.txt"
+    existing.write_text("kept")
+    _one_line_error(capsys, ["run", "06", "--profile", "smoke", "--output", str(existing)], 1,
+                    f"not a folder: {existing}")
+    assert existing.read_text() == "kept"
+
+
+def test_output_in_a_read_only_folder_is_one_line(capsys, tmp_path):
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    immutable = os.geteuid() == 0  # root ignores permission bits: make the folder immutable instead
+    if immutable:
+        subprocess.run(["chattr", "+i", str(folder)], check=True)
+    try:
+        _one_line_error(capsys, ["run", "06", "--profile", "smoke", "--output", str(folder / "out")], 1,
+                        f"{folder / 'out'}")
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+@pytest.mark.notebook
+def test_ctrl_c_is_one_line_nonzero_and_keeps_the_cache(isolated_outputs):
+    cached = isolated_outputs / "results" / "02_gaussian" / "smoke" / "abc" / "chains" / "result.parquet"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"kept")
+    env = {**os.environ, "COLLAPSE_RUNS_DIR": str(isolated_outputs / "runs"), "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "collapse_utils", "run", "02", "--profile", "smoke",
+                                "-p", "n_chains=20000"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stdout.readline().startswith("02_gaussian: executing")
+    time.sleep(8)  # the kernel is up and computing
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, (out, err)
+    assert err.strip() == cli.INTERRUPTED
+    assert cached.read_bytes() == b"kept"

@@ -1,0 +1,172 @@
+"""Committed notebooks: cleaning what papermill leaves behind, and checking that they stay clean.
+
+:func:`clean_notebook` turns a papermill-executed notebook into its committed form: papermill's
+``injected-parameters`` cell and run metadata (paths, timings) go, progress-bar frames and ANSI
+codes leave the outputs, and paths of the machine that ran it become relative. It is idempotent and
+refuses a notebook executed with anything but the default settings. :func:`hygiene_problems` lists
+what would make a committed notebook unclean; the tests run it over every committed notebook.
+
+    python -m collapse_utils clean-notebooks            # every notebook in notebooks/
+    python -m collapse_utils clean-notebooks path.ipynb
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .paths import REPO_ROOT
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+PROGRESS_FRAME = re.compile(r"\d+%\|.*\|\s*\d+/\d+|\d+it \[\d")
+WARNING = re.compile(r"\b[A-Z]\w*Warning\b")
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/-])(?:/(?:work|tmp|root|home|Users|usr|opt|var|mnt|content|private)/"
+                           r"|[A-Za-z]:\\\\?(?:Users|Windows))")
+DEFAULT_PARAMETERS = {"profile": "default", "overrides": {}, "seed": 0, "force": False}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+CELL_METADATA_DROPPED = ("execution", "papermill", "collapsed", "scrolled")
+
+
+def _tags(cell: dict) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _parameters(source: str) -> dict[str, Any]:
+    """Literal assignments of a parameters cell (``name = value`` lines)."""
+    values = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+def _strip_progress(text: str) -> str:
+    """Keep what a terminal would finally show of each line, without ANSI codes or progress bars."""
+    lines = []
+    for line in ANSI.sub("", text).split("\n"):
+        shown = line.rstrip("\r").split("\r")[-1]
+        if not PROGRESS_FRAME.search(shown):
+            lines.append(shown)
+    return "\n".join(lines)
+
+
+def _relative(text: str, roots: list[str]) -> str:
+    for root in roots:
+        text = text.replace(root + "/", "").replace(root, ".")
+    return text
+
+
+def _clean_outputs(outputs: list[dict], roots: list[str]) -> list[dict]:
+    cleaned: list[dict] = []
+    for output in outputs:
+        if output.get("output_type") == "stream":
+            text = _relative(_strip_progress("".join(output["text"])), roots)
+            if not text.strip():
+                continue
+            if cleaned and cleaned[-1].get("output_type") == "stream" and cleaned[-1]["name"] == output["name"]:
+                previous = cleaned[-1]["text"]
+                cleaned[-1]["text"] = previous + ("" if previous.endswith("\n") else "\n") + text
+                continue
+            output = {**output, "text": text}
+        elif "data" in output:
+            data = {k: v for k, v in output["data"].items() if k != WIDGET_VIEW}
+            if not data:
+                continue
+            for mime, value in data.items():
+                if mime.startswith("text/"):
+                    data[mime] = _relative(ANSI.sub("", value if isinstance(value, str) else "".join(value)), roots)
+            output = {**output, "data": data}
+        cleaned.append(output)
+    return cleaned
+
+
+def _roots(metadata: dict) -> list[str]:
+    """Folders of the machine that executed the notebook, longest first."""
+    papermill = metadata.get("papermill", {})
+    roots = {str(REPO_ROOT)}
+    for key in ("input_path", "output_path"):
+        if papermill.get(key):
+            roots.add(str(Path(papermill[key]).parent.parent))
+    roots.add(str(Path.home()))
+    return sorted((r for r in roots if r not in ("/", ".")), key=len, reverse=True)
+
+
+def clean_notebook(path: Path) -> bool:
+    """Bring the executed notebook at ``path`` into its committed form in place; True if it changed.
+
+    Raises ValueError if papermill ran it with parameters other than the defaults (committed
+    notebooks are default-profile runs).
+    """
+    path = Path(path)
+    original = path.read_text(encoding="utf-8")
+    nb = nbformat.reads(original, as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in _tags(c)]
+    ran_with = dict(DEFAULT_PARAMETERS)
+    for cell in injected:
+        ran_with.update(_parameters(cell.source))
+    differing = {k: v for k, v in ran_with.items() if k != "force" and v != DEFAULT_PARAMETERS[k]}
+    if differing:
+        raise ValueError(f"{path.name} was executed with {differing}; committed notebooks are default-profile runs")
+    roots = _roots(nb.metadata)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
+    for cell in nb.cells:
+        for key in CELL_METADATA_DROPPED:
+            cell.metadata.pop(key, None)
+        if not cell.metadata.get("tags", True):
+            cell.metadata.pop("tags")
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.from_dict(o) for o in _clean_outputs(cell.outputs, roots)]
+        if "parameters" in _tags(cell):
+            cell.source = re.sub(r"(?m)^force\s*=\s*True\b", "force = False", cell.source)
+    for key in ("papermill", "widgets"):
+        nb.metadata.pop(key, None)
+    text = nbformat.writes(nb) + "\n"
+    if text == original:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def _output_texts(output: dict) -> list[str]:
+    if output.get("output_type") == "stream":
+        return ["".join(output.get("text", ""))]
+    if output.get("output_type") == "error":
+        return ["\n".join(output.get("traceback", []))]
+    return ["".join(v) if isinstance(v, list) else str(v) for k, v in output.get("data", {}).items()
+            if k.startswith("text/") or k.endswith("json")]
+
+
+def hygiene_problems(path: Path) -> list[str]:
+    """What keeps the committed notebook at ``path`` from being clean (empty list: clean)."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    problems = []
+    parameters = [c for c in nb["cells"] if "parameters" in _tags(c)]
+    if len(parameters) != 1:
+        problems.append(f"{len(parameters)} cells tagged 'parameters' (want 1)")
+    elif (values := _parameters("".join(parameters[0]["source"]))) != DEFAULT_PARAMETERS:
+        problems.append(f"parameters cell sets {values}, want {DEFAULT_PARAMETERS}")
+    if any("injected-parameters" in _tags(c) for c in nb["cells"]):
+        problems.append("papermill's injected-parameters cell is still there")
+    texts = [("metadata", json.dumps(nb["metadata"]))]
+    for index, cell in enumerate(nb["cells"]):
+        texts.append((f"cell {index} metadata", json.dumps(cell.get("metadata", {}))))
+        for output in cell.get("outputs", []):
+            where = f"cell {index} output"
+            if output.get("output_type") == "error":
+                problems.append(f"{where}: error {output.get('ename')}")
+            if WIDGET_VIEW in output.get("data", {}):
+                problems.append(f"{where}: a widget (empty outside a live kernel)")
+            texts += [(where, text) for text in _output_texts(output)]
+        if cell["cell_type"] == "code" and cell.get("execution_count") is None and "colab-install" not in _tags(cell):
+            problems.append(f"cell {index} was not executed")
+    for where, text in texts:
+        for name, pattern in (("ANSI code", ANSI), ("carriage return", re.compile("\r")),
+                              ("warning", WARNING), ("absolute path", ABSOLUTE_PATH)):
+            if match := pattern.search(text):
+                problems.append(f"{where}: {name} {text[max(0, match.start() - 30):match.end() + 30]!r}")
+    return problems
