@@ -5,11 +5,17 @@ Gaussian mixture by EM and the next generation refits on samples of that fit (Sh
 Nature 631, 755-759, 2024, Methods). The distance of generation n to generation 0 is the squared
 L2 distance between mixture densities, which has a closed form (:func:`l2_distance_sq`).
 
-Speed comes from :func:`em_fit`, an EM that fits all chains at once with array operations and
-starts from the previous generation's fit (a warm start). It follows scikit-learn's
-``GaussianMixture`` step by step (same M-step, ``reg_covar`` on the diagonal, stop when the mean
-log-likelihood changes by less than ``tol``), so with the same starting point the two give the
-same fit; :func:`fit_sklearn` is that reference, used by the tests and ``benchmarks/gmm_em.py``.
+As the authors did, every generation is a fresh fit from scikit-learn's default start (k-means,
+:func:`kmeans_init`, batched over chains); starting EM from the previous generation's fit (a warm
+start) is kept as an ablation. Speed comes from :func:`em_fit`, an EM that fits all chains at once
+with array operations. It follows scikit-learn's ``GaussianMixture`` step by step (same M-step,
+``reg_covar`` on the diagonal, stop when the mean log-likelihood changes by less than ``tol``), so
+with the same starting point the two give the same fit; :func:`fit_sklearn` is that reference, used
+by the tests and ``benchmarks/gmm_em.py``.
+
+Every M-step reproduces the data's sample covariance (divided by N, plus ``reg_covar``) as the
+mixture's total covariance, so the total covariance follows a Wishart recursion;
+:func:`log_det_theory` is its expected log-determinant.
 The trick: the log-density of a Gaussian is linear in the features ``[1, x, x_i x_j]``, so one
 E-step is one batched matrix product plus a log-sum-exp, and one M-step is another product.
 """
@@ -18,10 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import digamma, polygamma
 from threadpoolctl import threadpool_limits
 
 from .plotting import band_plot, log_generations, quantile_bands
@@ -33,7 +40,7 @@ if TYPE_CHECKING:
     from .run import Run
 
 _EPS = 10 * np.finfo(np.float64).eps  # added to component masses, as scikit-learn does
-RESULTS_VERSION = 2  # part of the cache key: bump it when the recorded columns change
+RESULTS_VERSION = 3  # part of the cache key: bump it when the recorded columns change
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,39 @@ def l2_distance_sq(p: Mixture, q: Mixture) -> np.ndarray:
     """Squared L2 distance ``∫ (p − q)²`` between the mixture densities, per chain (closed form)."""
     value = gaussian_overlap(p, p) + gaussian_overlap(q, q) - 2 * gaussian_overlap(p, q)
     return np.maximum(value, 0.0)  # rounding can leave -1e-17 for identical mixtures
+
+
+def total_covariance(mix: Mixture) -> np.ndarray:
+    """Covariance of each chain's whole mixture, ``Σ_k w_k (Σ_k + μ_k μ_kᵀ) − μ̄ μ̄ᵀ``, shape (C, d, d)."""
+    mean = np.einsum("ck,cki->ci", mix.weights, mix.means)
+    second = np.einsum("ck,ckij->cij", mix.weights, mix.covs + mix.means[..., :, None] * mix.means[..., None, :])
+    return second - mean[:, :, None] * mean[:, None, :]
+
+
+def log_det_step(n: int | np.ndarray, d: int = 2) -> np.ndarray:
+    """Expected change of log det of the covariance per generation fitted on ``n`` Gaussian points.
+
+    The fit's covariance is the sample covariance S = W / n with W ~ Wishart_d(n − 1, Σ); by Bartlett's
+    decomposition log det W − log det Σ is a sum of independent log χ²_{n−i}, i = 1..d, so
+    E log det S − log det Σ = Σ_i [ψ((n − i)/2) + ln(2/n)] (for d = 2: ψ((n−1)/2) + ψ((n−2)/2) + 2 ln(2/n)).
+    """
+    n = np.asarray(n, dtype=float)
+    return sum(digamma((n - i) / 2) + np.log(2 / n) for i in range(1, d + 1))
+
+
+def log_det_variance_step(n: int | np.ndarray, d: int = 2) -> np.ndarray:
+    """Variance of that change per generation: Σ_i ψ′((n − i)/2) (the log χ² terms are independent)."""
+    n = np.asarray(n, dtype=float)
+    return sum(polygamma(1, (n - i) / 2) for i in range(1, d + 1))
+
+
+def log_det_theory(generations: np.ndarray, n_samples: int, n_real: int, d: int = 2) -> np.ndarray:
+    """E log det Σₙ of the total covariance at each generation when the truth is N(0, I_d): generation 0
+    is fitted on ``n_real`` real points, each later one on ``n_samples`` samples of the one before
+    (Replace). Valid while ``reg_covar`` is negligible against the covariance, and exact for Gaussian
+    data; a fitted mixture is close to Gaussian here, so it holds to within a few per cent."""
+    generations = np.asarray(generations, dtype=float)
+    return log_det_step(n_real, d) + generations * log_det_step(n_samples, d)
 
 
 # --- sampling and likelihood ---------------------------------------------------------------------
@@ -200,16 +240,72 @@ def _store(target: Mixture, source: Mixture, chains: np.ndarray, which: np.ndarr
         out[chains[which]] = values[which]
 
 
-def kmeans_init(x: np.ndarray, n_components: int, rng: np.random.Generator, reg_covar: float = 1e-6) -> Mixture:
-    """scikit-learn's default start: one k-means run per chain, then an M-step on its labels."""
-    from sklearn.cluster import KMeans
+def _squared_distances(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared distances of every point of ``x`` (C, n, d) to every centre (C, k, d): shape (C, k, n)."""
+    return ((x[:, None, :, :] - centers[:, :, None, :]) ** 2).sum(-1)
 
-    seeds = rng.integers(2**31 - 1, size=len(x))
-    resp = np.zeros((len(x), n_components, x.shape[1]))
-    with threadpool_limits(1):  # tiny problems: OpenMP threads only contend
-        for chain, (points, seed) in enumerate(zip(x, seeds)):
-            kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=np.random.RandomState(seed))
-            resp[chain, kmeans.fit(points).labels_, np.arange(x.shape[1])] = 1.0
+
+def kmeans_plusplus(x: np.ndarray, n_clusters: int, rng: np.random.Generator) -> np.ndarray:
+    """Greedy k-means++ seeding per chain, as scikit-learn's ``_kmeans_plusplus``: the first centre is a
+    uniform random point; each next one is the best (lowest potential) of ``2 + ⌊ln k⌋`` candidates
+    drawn with probability proportional to the squared distance to the nearest centre. Shape (C, k, d)."""
+    n_chains, n, _ = x.shape
+    chains = np.arange(n_chains)
+    trials = 2 + int(np.log(n_clusters))
+    centers = np.empty((n_chains, n_clusters, x.shape[-1]))
+    centers[:, 0] = x[chains, rng.integers(n, size=n_chains)]
+    closest = _squared_distances(x, centers[:, :1])[:, 0]  # (C, n)
+    for c in range(1, n_clusters):
+        cumulative = np.cumsum(closest, axis=1)
+        targets = rng.random((n_chains, trials)) * cumulative[:, -1:]
+        ids = np.minimum((cumulative[:, None, :] < targets[:, :, None]).sum(-1), n - 1)  # searchsorted per chain
+        candidates = x[chains[:, None], ids]  # (C, trials, d)
+        nearest = np.minimum(closest[:, None], _squared_distances(x, candidates))  # (C, trials, n)
+        best = nearest.sum(-1).argmin(axis=1)
+        centers[:, c] = candidates[chains, best]
+        closest = nearest[chains, best]
+    return centers
+
+
+def kmeans_labels(x: np.ndarray, n_clusters: int, rng: np.random.Generator, max_iter: int = 300,
+                  tol: float = 1e-4) -> np.ndarray:
+    """One k-means run per chain (scikit-learn's ``KMeans(n_init=1)``: k-means++ seeding, then Lloyd
+    iterations until the labels stop changing or the centres move by less than ``tol`` times the mean
+    per-coordinate variance), all chains at once; chains stop one by one. Returns the labels (C, n)."""
+    x = x - x.mean(axis=1, keepdims=True)
+    threshold = tol * x.var(axis=1).mean(axis=1)
+    centers = kmeans_plusplus(x, n_clusters, rng)
+    final = centers.copy()
+    active = np.arange(len(x))  # chains still iterating; `points`, `centers`, `labels`, `threshold` hold only these
+    points, xt, labels = x, x.transpose(0, 2, 1), np.full(x.shape[:2], -1)
+    clusters = np.arange(n_clusters)[None, :, None]
+    for _ in range(max_iter):
+        new_labels = _nearest(xt, centers)
+        onehot = (new_labels[:, None, :] == clusters).astype(float)
+        counts = onehot.sum(-1)
+        means = np.where(counts[..., None] > 0, (onehot @ points) / np.maximum(counts, 1)[..., None], centers)
+        stable = (new_labels == labels).all(axis=1)  # labels unchanged: the centres are final
+        done = stable | (((means - centers) ** 2).sum((1, 2)) <= threshold)
+        centers = np.where(stable[:, None, None], centers, means)
+        final[active[done]] = centers[done]
+        keep = ~done
+        active, points, xt, labels = active[keep], points[keep], xt[keep], new_labels[keep]
+        centers, threshold = centers[keep], threshold[keep]
+        if not len(active):
+            break
+    final[active] = centers
+    return _nearest(x.transpose(0, 2, 1), final)
+
+
+def _nearest(xt: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre (C, k, d) of every point of ``xt`` (C, d, n): argmax of c·x − |c|²/2."""
+    return (centers @ xt - 0.5 * (centers ** 2).sum(-1)[..., None]).argmax(axis=1)
+
+
+def kmeans_init(x: np.ndarray, n_components: int, rng: np.random.Generator, reg_covar: float = 1e-6) -> Mixture:
+    """scikit-learn's default start, batched: k-means labels per chain, then an M-step on them."""
+    labels = kmeans_labels(x, n_components, rng)
+    resp = (labels[:, None, :] == np.arange(n_components)[None, :, None]).astype(float)
     shift = x.mean(axis=1)
     return _m_step(resp, _features(x - shift[:, None, :]), x.shape[-1], reg_covar).shifted(shift)
 
@@ -263,7 +359,7 @@ class GMMExperiment:
     tol: float = 1e-5
     max_iter: int = 2000
     reg_covar: float = 1e-6
-    warm_start: bool = True
+    warm_start: bool = False
 
     def fit(self, data: np.ndarray, previous: GMMModel | None, rng: np.random.Generator) -> GMMModel:
         warm = previous is not None and self.warm_start
@@ -276,11 +372,15 @@ class GMMExperiment:
 
     def metrics(self, model: GMMModel) -> dict[str, np.ndarray]:
         mix = model.mixture
-        spread = np.sqrt(np.einsum("ckii->ck", mix.covs) / mix.means.shape[-1])  # per component
+        d = mix.means.shape[-1]
+        spread = np.sqrt(np.einsum("ckii->ck", mix.covs) / d)  # per component
         minor = mix.weights.argmin(axis=1)
+        total = total_covariance(mix)
         return {
             "l2_sq": l2_distance_sq(mix, model.origin),
             "spread": (mix.weights * spread).sum(axis=1),
+            "total_spread": np.sqrt(np.einsum("cii->c", total) / d),
+            "log_det_total": np.linalg.slogdet(total)[1],
             "minor_weight": mix.weights.min(axis=1),
             "minor_spread": spread[np.arange(len(minor)), minor],
             "log_likelihood": model.fit.lower_bound,
@@ -325,6 +425,16 @@ def mixture_from_columns(rows: pd.DataFrame) -> Mixture:
 
 # --- settings and the notebook's runs -----------------------------------------------------------
 
+class Condition(NamedTuple):
+    """One run of all chains: sample size, data policy, generations, EM start and ``reg_covar``."""
+
+    n_samples: int
+    policy: str
+    generations: int
+    warm_start: bool
+    reg_covar: float
+
+
 @dataclass(frozen=True)
 class GMMSettings:
     """Settings of notebook 03_gmm (validated on creation; see ``profiles.GMM``)."""
@@ -341,6 +451,10 @@ class GMMSettings:
     tol: float = 1e-5
     max_iter: int = 2000
     reg_covar: float = 1e-6
+    warm_start: bool = False  # False: a fresh k-means start every generation (the authors' procedure)
+    warm_start_ablation: bool = True  # also run Replace and keep_real with the other start, side by side
+    reg_covar_sweep: list[float] = field(default_factory=lambda: [1e-9])  # other reg_covar values, Replace only
+    reg_covar_sweep_sizes: list[int] = field(default_factory=lambda: [500, 1000])  # the N of that sweep
     n_threads: int = 1  # BLAS/OpenMP threads
 
     def __post_init__(self) -> None:
@@ -369,19 +483,35 @@ class GMMSettings:
         if late or not self.snapshot_generations:
             raise ValueError(f"snapshot_generations must be a non-empty list of generations in "
                              f"[0, n_generations={self.n_generations}], got {self.snapshot_generations}")
-        if not (self.tol > 0 and self.reg_covar > 0):
-            raise ValueError(f"tol and reg_covar must be > 0 (reg_covar keeps covariances positive "
-                             f"definite), got tol={self.tol}, reg_covar={self.reg_covar}")
+        if not (self.tol > 0 and self.reg_covar > 0 and all(r > 0 for r in self.reg_covar_sweep)):
+            raise ValueError(f"tol, reg_covar and every reg_covar_sweep value must be > 0 (reg_covar keeps "
+                             f"covariances positive definite), got tol={self.tol}, reg_covar={self.reg_covar}, "
+                             f"reg_covar_sweep={self.reg_covar_sweep}")
+        if not set(self.reg_covar_sweep_sizes) <= set(self.sample_sizes):
+            raise ValueError(f"reg_covar_sweep_sizes {self.reg_covar_sweep_sizes} must be among sample_sizes "
+                             f"{self.sample_sizes}: the sweep is compared with their Replace chains")
 
-    def experiment(self) -> GMMExperiment:
-        return GMMExperiment(self.n_components, self.tol, self.max_iter, self.reg_covar)
+    def experiment(self, warm_start: bool | None = None, reg_covar: float | None = None) -> GMMExperiment:
+        """The experiment with these settings (``warm_start`` and ``reg_covar`` overridable per condition)."""
+        return GMMExperiment(self.n_components, self.tol, self.max_iter,
+                             self.reg_covar if reg_covar is None else reg_covar,
+                             self.warm_start if warm_start is None else warm_start)
 
-    def conditions(self) -> list[tuple[int, str, int]]:
-        """(N, policy, generations) of every run: Replace per N, then the other policies at the focus N."""
-        runs = [(n, "replace", self.n_generations) for n in self.sample_sizes]
-        for text in self.policies:
+    def conditions(self) -> list[Condition]:
+        """Every run: Replace per N, the other policies at the focus N, then the ablation runs with the
+        other EM start (Replace per N and keep_real), then the ``reg_covar`` sweep (Replace)."""
+        def main(n: int, text: str, warm: bool) -> Condition:
             generations = self.accumulate_generations if isinstance(parse_policy(text), Accumulate) else self.n_generations
-            runs.append((self.focus_sample_size, text, generations))
+            return Condition(n, text, generations, warm, self.reg_covar)
+
+        runs = [main(n, "replace", self.warm_start) for n in self.sample_sizes]
+        runs += [main(self.focus_sample_size, text, self.warm_start) for text in self.policies]
+        if self.warm_start_ablation:
+            runs += [main(n, "replace", not self.warm_start) for n in self.sample_sizes]
+            runs += [main(self.focus_sample_size, text, not self.warm_start) for text in self.policies
+                     if isinstance(parse_policy(text), KeepReal)]
+        runs += [Condition(n, "replace", self.n_generations, self.warm_start, reg)
+                 for reg in self.reg_covar_sweep for n in self.reg_covar_sweep_sizes if reg != self.reg_covar]
         return runs
 
 
@@ -400,15 +530,23 @@ def record_generations(n_generations: int, snapshots: Sequence[int], n_points: i
     return np.unique(grid)
 
 
-def run_condition(settings: GMMSettings, n_samples: int, policy: str, n_generations: int, real: np.ndarray,
-                  rng: np.random.Generator, checkpoint: Path | None = None, progress: bool = True) -> pd.DataFrame:
-    """Run one (N, policy) condition over all chains; tidy frame with ``n_samples`` and ``policy`` columns."""
+def start_label(warm_start: bool) -> str:
+    """How EM starts each generation: 'k-means' (fresh, the authors' way) or 'warm'."""
+    return "warm" if warm_start else "k-means"
+
+
+def run_condition(settings: GMMSettings, condition: Condition, real: np.ndarray, rng: np.random.Generator,
+                  checkpoint: Path | None = None, progress: bool = True) -> pd.DataFrame:
+    """Run one condition over all chains; tidy frame with ``n_samples``, ``start``, ``reg_covar`` and ``policy``."""
+    n, policy, generations, warm, reg = condition
     with threadpool_limits(settings.n_threads):
-        frame = run_generations(settings.experiment(), real, n_generations, n_samples, parse_policy(policy), rng,
-                                record=record_generations(n_generations, settings.snapshot_generations),
+        frame = run_generations(settings.experiment(warm, reg), real, generations, n, parse_policy(policy), rng,
+                                record=record_generations(generations, settings.snapshot_generations),
                                 checkpoint=checkpoint, progress=progress,
-                                description=f"N={n_samples} {policy}")
-    frame.insert(0, "n_samples", n_samples)
+                                description=f"N={n} {policy} {start_label(warm)} reg {reg:g}")
+    frame.insert(0, "n_samples", n)
+    frame.insert(1, "start", start_label(warm))
+    frame.insert(2, "reg_covar", reg)
     return frame
 
 
@@ -417,54 +555,127 @@ def run_all(run: "Run", progress: bool = True) -> pd.DataFrame:
     settings = run.settings
     real = real_data(settings, run.rng("real"))
     frames = []
-    for n, policy, generations in settings.conditions():
-        def compute(folder: Path, n: int = n, policy: str = policy, generations: int = generations) -> pd.DataFrame:
+    for condition in settings.conditions():
+        def compute(folder: Path, condition: Condition = condition) -> pd.DataFrame:
             checkpoint = folder / "checkpoint.pkl"
-            frame = run_condition(settings, n, policy, generations, real, run.rng("chains", n, policy),
-                                  checkpoint, progress)
+            rng = run.rng("chains", condition.n_samples, condition.policy, condition.warm_start, condition.reg_covar)
+            frame = run_condition(settings, condition, real, rng, checkpoint, progress)
             checkpoint.unlink(missing_ok=True)  # the cached frame replaces it
             return frame
-        frames.append(run.cached("chains", compute, n_samples=n, policy=policy, generations=generations,
-                                 version=RESULTS_VERSION))
+        frames.append(run.cached("chains", compute, **condition._asdict(), version=RESULTS_VERSION))
     return pd.concat(frames, ignore_index=True)
+
+
+def main_runs(frame: pd.DataFrame, settings: GMMSettings) -> pd.DataFrame:
+    """The rows of the main conditions: the settings' EM start and ``reg_covar``."""
+    return frame[(frame.start == start_label(settings.warm_start)) & (frame.reg_covar == settings.reg_covar)]
 
 
 # --- figures and tables ------------------------------------------------------------------------
 
-def _condition_styles(frame: pd.DataFrame) -> list[tuple[int, str, dict]]:
-    """(N, policy label, line style) of every condition in ``frame``: one shade of a sequential
-    palette per N for Replace, dashed and dotted lines in other colours for the other policies."""
+def long_bands(frame: pd.DataFrame, metric: str, by: Sequence[str] = ("n_samples", "policy", "start", "reg_covar"),
+               statistics: Sequence[str] = ("median", "low", "high")) -> pd.DataFrame:
+    """Median, 5 % and 95 % quantiles (and ``mean`` if asked) of ``metric`` over chains per condition and
+    generation, in long format (columns ``by``, ``generation``, ``metric``, ``statistic``, ``value``):
+    the numbers a figure plots, for ``run.save_figure(..., data=...)``."""
+    keys = [*by, "generation"]
+    bands = quantile_bands(frame, metric, keys)
+    bands["mean"] = frame.groupby(keys, sort=True)[metric].mean().to_numpy()
+    long = bands.melt(id_vars=keys, value_vars=list(statistics), var_name="statistic", value_name="value")
+    long.insert(len(keys), "metric", metric)
+    return long
+
+
+def _condition_styles(frame: pd.DataFrame) -> list[tuple[pd.Series, str, dict]]:
+    """(row mask, label, line style) of every condition in ``frame``: one shade of a sequential palette
+    per N for Replace, dashed and dotted lines in other colours for the other policies."""
     import seaborn as sns
 
     sizes = sorted(frame.loc[frame.policy == "replace", "n_samples"].unique())
     colours = dict(zip(sizes, sns.color_palette("viridis", len(sizes))))
-    styles = [(n, "replace", dict(color=colours[n], label=f"replace, N={n:,}")) for n in sizes]
+    styles = [(frame.policy.eq("replace") & frame.n_samples.eq(n), f"replace, N={n:,}", dict(color=colours[n]))
+              for n in sizes]
     others = [p for p in frame.policy.unique() if p != "replace"]
     for policy, dashes, colour in zip(others, ("--", ":", "-."), sns.color_palette("colorblind")[3:]):
         n = int(frame.loc[frame.policy == policy, "n_samples"].iloc[0])
-        styles.append((n, policy, dict(color=colour, linestyle=dashes, label=f"{policy}, N={n:,}")))
+        styles.append((frame.policy.eq(policy), f"{policy}, N={n:,}", dict(color=colour, linestyle=dashes)))
     return styles
 
 
-def plot_over_generations(frame: pd.DataFrame, metric: str, ylabel: str) -> "plt.Figure":
+def plot_over_generations(frame: pd.DataFrame, metric: str, ylabel: str, ax: "plt.Axes | None" = None,
+                          legend: bool = True) -> "plt.Figure":
     """Median and 5-95% band over chains of ``metric`` per generation, one line per condition, log y."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    for n, policy, style in _condition_styles(frame):
-        rows = frame[(frame.n_samples == n) & (frame.policy == policy) & (frame.generation > 0)]
-        bands = quantile_bands(rows, metric, ["generation"])
-        band_plot(ax, bands, "generation", label=style["label"], color=style["color"], alpha=0.15)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.5))
+    for mask, label, style in _condition_styles(frame):
+        rows = frame[mask & (frame.generation > 0)]
+        band_plot(ax, quantile_bands(rows, metric, ["generation"]), "generation", label=label, color=style["color"],
+                  alpha=0.15)
         ax.lines[-1].set_linestyle(style.get("linestyle", "-"))
     ax.set(yscale="log", xlabel="generation", ylabel=ylabel)
-    ax.legend(fontsize=8, ncol=2)
+    if legend:
+        ax.legend(fontsize=8, ncol=2)
+    return ax.figure
+
+
+def plot_start_ablation(frame: pd.DataFrame, metric: str, ylabel: str) -> "plt.Figure":
+    """``metric`` with a fresh k-means start every generation (left, the authors' procedure) beside
+    a warm start from the previous fit (right), same axes; main ``reg_covar`` only."""
+    import matplotlib.pyplot as plt
+
+    starts = [s for s in ("k-means", "warm") if s in set(frame.start)]
+    fig, axes = plt.subplots(1, len(starts), figsize=(5.2 * len(starts), 4.2), sharey=True, squeeze=False)
+    for ax, start in zip(axes[0], starts):
+        plot_over_generations(frame[frame.start == start], metric, ylabel, ax=ax, legend=ax is axes[0, 0])
+        ax.set_title(f"{start} start every generation")
     return fig
 
 
+def plot_reg_covar_sweep(frame: pd.DataFrame, settings: GMMSettings) -> "plt.Figure":
+    """Left: mean over chains of log det of the total covariance per (N, reg_covar), with the Wishart
+    theory (mean-type, dashed, one legend entry). Right: median squared L2 distance per (N, reg_covar)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sizes = sorted(frame.n_samples.unique())
+    regs = sorted(frame.reg_covar.unique(), reverse=True)
+    colours = dict(zip(sizes, sns.color_palette("colorblind", len(sizes))))
+    styles = dict(zip(regs, ("-", ":", "-.", "--")))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for (n, reg), rows in frame[frame.generation > 0].groupby(["n_samples", "reg_covar"]):
+        stats = rows.groupby("generation").agg(mean=("log_det_total", "mean"), median=("l2_sq", "median"))
+        label = f"N={n:,}, reg_covar={reg:g}"
+        left.plot(stats.index, stats["mean"], color=colours[n], linestyle=styles[reg], label=label)
+        right.plot(stats.index, stats["median"], color=colours[n], linestyle=styles[reg], label=label)
+    generations = np.arange(settings.n_generations + 1)
+    for i, n in enumerate(sizes):
+        left.plot(generations, log_det_theory(generations, n, settings.n_real), color=colours[n], lw=0.8,
+                  linestyle=(0, (4, 3)), label="Wishart theory (no reg_covar)" if i == 0 else None)
+    left.set(xlabel="generation", ylabel="mean over chains of log det Σ (total)")
+    right.set(xlabel="generation", ylabel="median squared L2 distance to generation 0", yscale="log")
+    left.legend(fontsize=8)
+    return fig
+
+
+def reg_covar_sweep_data(frame: pd.DataFrame, settings: GMMSettings) -> pd.DataFrame:
+    """The numbers of :func:`plot_reg_covar_sweep` in long format, with the theory as rows of its own."""
+    keys = ("n_samples", "reg_covar")
+    rows = frame[frame.generation > 0]
+    measured = pd.concat([long_bands(rows, "log_det_total", keys, ("mean",)), long_bands(rows, "l2_sq", keys, ("median",))])
+    generations = np.arange(settings.n_generations + 1)
+    theory = [pd.DataFrame({"n_samples": n, "reg_covar": 0.0, "generation": generations, "metric": "log_det_total",
+                            "statistic": "theory_mean", "value": log_det_theory(generations, n, settings.n_real)})
+              for n in sorted(frame.n_samples.unique())]
+    return pd.concat([measured, *theory], ignore_index=True)
+
+
 def plot_snapshots(frame: pd.DataFrame, real: np.ndarray, n_samples: int, generations: Sequence[int],
-                   rng: np.random.Generator, chain: int = 0, limit: float = 3.0) -> "plt.Figure":
+                   rng: np.random.Generator, chain: int = 0, limit: float = 3.0) -> tuple["plt.Figure", pd.DataFrame]:
     """Real data of one chain beside ``n_samples`` points drawn from its Replace mixture at each of
-    ``generations``, coloured by the component that drew them, on fixed axes [-limit, limit]²."""
+    ``generations``, coloured by the component that drew them, on fixed axes [-limit, limit]²; also
+    the plotted points (columns panel, x, y, component)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -478,15 +689,21 @@ def plot_snapshots(frame: pd.DataFrame, real: np.ndarray, n_samples: int, genera
     panels = axes.ravel()
     panels[0].scatter(*real[chain].T, s=2, color="0.4", alpha=0.5, lw=0)
     panels[0].set_title("real data")
+    data = [pd.DataFrame({"panel": "real", "x": real[chain, :, 0], "y": real[chain, :, 1], "component": -1})]
     for ax, generation, index in zip(panels[1:], generations, range(len(generations))):
         points, labels = sample_mixture(mixtures.take([index]), n_samples, rng)
         ax.scatter(*points[0].T, s=2, c=colours[labels[0]], alpha=0.5, lw=0)
         ax.set_title(f"generation {generation}")
+        data.append(pd.DataFrame({"panel": f"generation {generation}", "x": points[0, :, 0], "y": points[0, :, 1],
+                                  "component": labels[0]}))
     for ax in panels:
         ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal")
     for ax in panels[n_panels:]:
         ax.set_visible(False)
-    return fig
+    return fig, pd.concat(data, ignore_index=True)
+
+
+CONDITION_KEYS = ["start", "reg_covar", "policy", "n_samples"]
 
 
 def _bands_text(frame: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame:
@@ -499,13 +716,13 @@ def _bands_text(frame: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame
 def summary_table(frame: pd.DataFrame, metric: str = "l2_sq", generations: Sequence[int] = (100, 500, 1000, 2050)
                   ) -> pd.DataFrame:
     """Median (5%-95% range) of ``metric`` over chains at a few generations, one row per condition."""
-    bands = _bands_text(frame[frame.generation.isin(generations)], metric, ["policy", "n_samples", "generation"])
-    return bands.pivot(index=["policy", "n_samples"], columns="generation", values="value").fillna("—")
+    bands = _bands_text(frame[frame.generation.isin(generations)], metric, CONDITION_KEYS + ["generation"])
+    return bands.pivot(index=CONDITION_KEYS, columns="generation", values="value").fillna("—")
 
 
 def final_table(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     """Median (5%-95% range) over chains of each metric at each condition's last generation."""
-    keys = ["policy", "n_samples"]
-    last = frame[frame.generation == frame.groupby(keys).generation.transform("max")]
-    columns = {m: _bands_text(last, m, keys + ["generation"]).set_index(keys + ["generation"])["value"] for m in metrics}
+    last = frame[frame.generation == frame.groupby(CONDITION_KEYS).generation.transform("max")]
+    columns = {m: _bands_text(last, m, CONDITION_KEYS + ["generation"]).set_index(CONDITION_KEYS + ["generation"])["value"]
+               for m in metrics}
     return pd.DataFrame(columns)
