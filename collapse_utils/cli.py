@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import IO, Any, Iterator, Sequence
 
 from .budget import check_budget
 from .paths import NOTEBOOKS_DIR, REPO_ROOT
@@ -83,7 +83,7 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
 
     Settings are validated before anything runs. The executed notebook goes to ``output_dir``
     (default ``runs/<notebook>/<profile>/``) and its figures to ``output_dir/figures`` unless
-    ``COLLAPSE_FIGURES_DIR`` is set. With ``in_place`` (default settings only) the run executes in
+    ``COLLAPSE_FIGURES_DIR`` is set; the kernel's own log goes to ``kernel.log`` beside it. With ``in_place`` (default settings only) the run executes in
     the scratch folder and, once it succeeded, its cleaned notebook replaces the committed one while
     its figures go to ``figures/``. With ``progress``, the kernel's output streams to the terminal.
     """
@@ -100,12 +100,12 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
     target = folder / f"{notebook}.ipynb"
     if in_place:
         writable_folder(NOTEBOOKS_DIR)
-    with _environment(environment):
+    with _environment(environment), open(folder / "kernel.log", "w") as kernel_log:
         papermill.execute_notebook(
             str(NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(target), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
             kernel_name="python3", parameters={"profile": profile, "overrides": overrides, "seed": seed, "force": force},
             stdout_file=sys.stdout if progress else None, stderr_file=sys.stderr if progress else None,
-            extra_arguments=["--log-level=ERROR"],  # no kernel start-up chatter in the terminal
+            kernel_manager_class=_logging_kernel_manager(kernel_log),
         )
     if not in_place:
         return target
@@ -117,6 +117,20 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
     shutil.copyfile(target, temp)
     os.replace(temp, committed)
     return committed
+
+
+def _logging_kernel_manager(log: IO[str]) -> type:
+    """A kernel manager whose kernel process writes its own messages to ``log``, not the terminal.
+
+    (Cell outputs still reach the notebook and, through papermill, the terminal.)
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LoggingKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            await super()._async_launch_kernel(kernel_cmd, **{**kw, "stdout": log, "stderr": log})
+
+    return LoggingKernelManager
 
 
 @contextlib.contextmanager

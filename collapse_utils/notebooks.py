@@ -141,20 +141,29 @@ def _output_texts(output: dict) -> list[str]:
             if k.startswith("text/") or k.endswith("json")]
 
 
-def hygiene_problems(path: Path) -> list[str]:
-    """What keeps the committed notebook at ``path`` from being clean (empty list: clean)."""
+def hygiene_problems(path: Path, committed: bool = True) -> list[str]:
+    """What keeps the notebook at ``path`` from being clean (empty list: clean).
+
+    Outputs must hold no error, widget, warning, ANSI code, carriage return or absolute path. A
+    ``committed`` notebook must also have only default parameters, no papermill cell or metadata,
+    and every code cell executed.
+    """
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
-    problems = []
-    parameters = [c for c in nb["cells"] if "parameters" in _tags(c)]
-    if len(parameters) != 1:
-        problems.append(f"{len(parameters)} cells tagged 'parameters' (want 1)")
-    elif (values := _parameters("".join(parameters[0]["source"]))) != DEFAULT_PARAMETERS:
-        problems.append(f"parameters cell sets {values}, want {DEFAULT_PARAMETERS}")
-    if any("injected-parameters" in _tags(c) for c in nb["cells"]):
-        problems.append("papermill's injected-parameters cell is still there")
-    texts = [("metadata", json.dumps(nb["metadata"]))]
+    problems, texts = [], []
+    if committed:
+        parameters = [c for c in nb["cells"] if "parameters" in _tags(c)]
+        if len(parameters) != 1:
+            problems.append(f"{len(parameters)} cells tagged 'parameters' (want 1)")
+        elif (values := _parameters("".join(parameters[0]["source"]))) != DEFAULT_PARAMETERS:
+            problems.append(f"parameters cell sets {values}, want {DEFAULT_PARAMETERS}")
+        if any("injected-parameters" in _tags(c) for c in nb["cells"]):
+            problems.append("papermill's injected-parameters cell is still there")
+        texts.append(("metadata", json.dumps(nb["metadata"])))
     for index, cell in enumerate(nb["cells"]):
-        texts.append((f"cell {index} metadata", json.dumps(cell.get("metadata", {}))))
+        if committed:
+            texts.append((f"cell {index} metadata", json.dumps(cell.get("metadata", {}))))
+            if cell["cell_type"] == "code" and cell.get("execution_count") is None and "colab-install" not in _tags(cell):
+                problems.append(f"cell {index} was not executed")
         for output in cell.get("outputs", []):
             where = f"cell {index} output"
             if output.get("output_type") == "error":
@@ -162,8 +171,6 @@ def hygiene_problems(path: Path) -> list[str]:
             if WIDGET_VIEW in output.get("data", {}):
                 problems.append(f"{where}: a widget (empty outside a live kernel)")
             texts += [(where, text) for text in _output_texts(output)]
-        if cell["cell_type"] == "code" and cell.get("execution_count") is None and "colab-install" not in _tags(cell):
-            problems.append(f"cell {index} was not executed")
     for where, text in texts:
         for name, pattern in (("ANSI code", ANSI), ("carriage return", re.compile("\r")),
                               ("warning", WARNING), ("absolute path", ABSOLUTE_PATH)):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from collapse_utils.cli import run_notebook
+from collapse_utils.notebooks import hygiene_problems
 from collapse_utils.paths import NOTEBOOKS_DIR
 from collapse_utils.profiles import notebook_names
 
@@ -21,9 +22,7 @@ def test_every_profiled_notebook_exists():
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_runs_on_smoke_profile(notebook, isolated_outputs):
     executed = run_notebook(notebook, "smoke", output_dir=isolated_outputs / "executed", progress=False)
-    cells = json.loads(executed.read_text())["cells"]
-    errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
+    assert hygiene_problems(executed, committed=False) == []  # no error, warning, progress frame, path
     figures = sorted((isolated_outputs / "figures").glob(f"{notebook}_*.png"))
     assert figures, "the notebook saved no figure"
     for png in figures:
