@@ -169,5 +169,8 @@ def plot_keep_real_sweep(frame: pd.DataFrame) -> tuple[plt.Figure, pd.DataFrame]
     axes[1].set(xscale="log", yscale="log", xlabel="share f of real data kept (0 drawn at 10⁻³)", ylabel=r"Var$[\log\hat\sigma^2]$")
     axes[1].legend(frameon=False, fontsize=8, loc="lower left")
     data.append(pd.DataFrame({"share": shares, "value": law, "metric": "log_var", "statistic": "theory_variance"}))
+    measured = spread["share"][spread["share"] * m >= 5]
+    data.append(pd.DataFrame({"share": measured, "value": keep_real_log_var_variance(m, measured), "metric": "log_var",
+                              "statistic": "theory_at_share"}))
     fig.suptitle(f"After {generation} generations at M = {m} (MLE)")
     return fig, pd.concat(data, ignore_index=True)

@@ -256,14 +256,19 @@ def expected_w2(generations: np.ndarray, m: int, estimator: str) -> np.ndarray:
             - 2 * expected_sd(generations, m, estimator) + 1)
 
 
+#: Legend label and figure-data name of the closed form drawn for each metric.
+THEORY_LABELS = {"var": "exp E[log σ²] (median-type), replace", "w2": "E[W2²] (mean-type), replace"}
+THEORY_NAMES = {"var": "theory_exp_E_log_var", "w2": "theory_E_w2"}
+
+
 def theory_curves(metric: str, estimator: str) -> Callable[[np.ndarray, int], dict[str, np.ndarray]]:
     """Closed-form replace-policy curves of the statistic a figure draws: ``var`` -> the median-type
     ``exp E[log var]`` (for medians), ``w2`` -> the mean-type ``E[W2²]`` (for means over chains)."""
     def curves(generations: np.ndarray, m: int) -> dict[str, np.ndarray]:
         if metric == "var":
-            return {"exp E[log σ²] (median-type), replace": np.exp(expected_log_var(generations, m, estimator))}
+            return {THEORY_LABELS["var"]: np.exp(expected_log_var(generations, m, estimator))}
         if metric == "w2":
-            return {"E[W2²] (mean-type), replace": expected_w2(generations, m, estimator)}
+            return {THEORY_LABELS["w2"]: expected_w2(generations, m, estimator)}
         raise ValueError(f"no closed form for metric {metric!r}; use 'var' or 'w2'")
     return curves
 
@@ -285,10 +290,9 @@ def theory_long(metric: str, frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (estimator, m), part in frame.groupby(["estimator", "m"]):
         generations = np.sort(part["generation"].unique())
-        for label, values in theory_curves(metric, estimator)(generations, m).items():
+        for values in theory_curves(metric, estimator)(generations, m).values():
             rows.append(pd.DataFrame({"estimator": estimator, "m": m, "policy": "replace", "generation": generations,
-                                      "metric": metric, "statistic": "theory " + label.split(" (")[0],
-                                      "value": values}))
+                                      "metric": metric, "statistic": THEORY_NAMES[metric], "value": values}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -379,8 +383,8 @@ def plot_estimators(frame: pd.DataFrame) -> tuple[plt.Figure, pd.DataFrame]:
             ax.plot(generations, np.exp(expected_log_var(generations, m, estimator)), "k:", lw=0.8)
             rows.append(pd.DataFrame({"estimator": estimator, "m": m, "generation": generations, "mean": summary["mean"],
                                       "median": summary["median"],
-                                      "theory E[var]": expected_var(generations, m, estimator),
-                                      "theory exp E[log var]": np.exp(expected_log_var(generations, m, estimator))}))
+                                      "theory_E_var": expected_var(generations, m, estimator),
+                                      "theory_exp_E_log_var": np.exp(expected_log_var(generations, m, estimator))}))
         ax.set(title=f"{estimator} variance estimator", xlabel="generation", yscale="log")
     axes[0, 0].set_ylabel(r"$\hat\sigma^2_n$ over chains of the replace policy")
     axes[0, 0].plot([], [], "0.3", lw=1.5, label="mean over chains")
