@@ -3,9 +3,13 @@
 - How fast does collapse come? Under *replace* the log-variance is a random walk with drift
   a(M) = psi((M-1)/2) + ln(2/c) per generation, about -2/M for the MLE, independent of the mean.
   The generations until a chain's variance first falls below a threshold t therefore grow linearly
-  in M; Wald's identity gives E[time] ~ ln(t) / a(M) (plus the overshoot).
+  in M. Wald's identity gives E[time] = (ln(1/t) + E[overshoot]) / |a(M)|, so ln(t) / a(M) is a
+  lower bound; Lorden's bound on the overshoot gives an upper one.
 - How much real data is enough? The share of real data kept in every training set, swept from 0
-  to 1, against the variance and the W2 distance after many generations.
+  to 1, against the variance and the W2 distance after many generations. Linearised around the kept
+  real subset (K = fM points), log var fluctuates with stationary variance 2(1-f)/(f(2-f)M) ≈ 1/(fM)
+  around that subset's own log sample variance, whose variance is psi'((K-1)/2) ≈ 2/(fM): the error
+  is of order 1/(fM) (:func:`keep_real_log_var_variance`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Callable
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy.special import digamma
+from scipy.special import digamma, polygamma
 
 from .gaussian import ESTIMATORS, simulate
 from .plotting import band_plot, quantile_bands
@@ -26,6 +30,28 @@ from .recursion import check_positive_int
 def log_var_drift(m: int, estimator: str = "mle") -> float:
     """Mean change of log variance per generation under replace: psi((M-1)/2) + ln(2/c)."""
     return float(digamma((m - 1) / 2) + np.log(2 / (m - ESTIMATORS[estimator])))
+
+
+def wald_lower_bound(m: int, threshold: float, estimator: str = "mle") -> float:
+    """Wald's identity without the overshoot: mean generations until var < threshold is at least
+    ln(threshold) / a(M) fits, i.e. that minus 1 generations (generation 0 is the first fit)."""
+    return float(np.log(threshold) / log_var_drift(m, estimator) - 1)
+
+
+def lorden_upper_bound(m: int, threshold: float, estimator: str = "mle") -> float:
+    """Upper bound on the mean collapse time: Lorden's E[overshoot] <= E[X²]/E[X] added to Wald's
+    identity, with X = -log(chi2_{M-1}/c) the fall of log var per fit (Var X = psi'((M-1)/2))."""
+    mean = -log_var_drift(m, estimator)
+    second = float(polygamma(1, (m - 1) / 2)) + mean**2
+    return float((-np.log(threshold) + second / mean) / mean - 1)
+
+
+def keep_real_log_var_variance(m: int, fraction: float | np.ndarray) -> np.ndarray:
+    """Variance over chains of log var in the stationary regime of keep-real (MLE, share f of M kept):
+    psi'((fM - 1)/2) from the kept subset's own sample variance plus 2(1-f)/(f(2-f)M) ≈ 1/(fM) from the
+    fluctuation around it (linearised: x' = (1-f) x + (1-f) eps, Var eps = 2/((1-f)M)). Needs fM >= 5."""
+    f = np.asarray(fraction, dtype=float)
+    return polygamma(1, (f * m - 1) / 2) + 2 * (1 - f) / (f * (2 - f) * m)
 
 
 def variance_collapse_times(m: int, threshold: float, n_chains: int, rng: np.random.Generator,
@@ -86,9 +112,10 @@ def collapse_time_table(settings: BeyondSettings, rng_for: Callable[..., np.rand
     for m in settings.sample_sizes:
         times = variance_collapse_times(m, settings.threshold, settings.n_chains, rng_for("collapse", m))
         low, median, high = np.quantile(times, [0.05, 0.5, 0.95])
+        wald = wald_lower_bound(m, settings.threshold)
         rows.append({"m": m, "mean": times.mean(), "sem": times.std(ddof=1) / np.sqrt(len(times)),
-                     "median": median, "low": low, "high": high,
-                     "wald": np.log(settings.threshold) / log_var_drift(m) - 1})
+                     "median": median, "low": low, "high": high, "wald": wald,
+                     "lorden": lorden_upper_bound(m, settings.threshold), "mean_over_wald": times.mean() / wald})
     return pd.DataFrame(rows)
 
 
@@ -103,26 +130,47 @@ def keep_real_sweep(settings: BeyondSettings, rng_for: Callable[..., np.random.G
     return pd.concat(frames, ignore_index=True)
 
 
-def plot_collapse_times(table: pd.DataFrame, threshold: float) -> plt.Figure:
-    """Time until the variance first halves (or falls below ``threshold``) against M, with theory."""
+def plot_collapse_times(table: pd.DataFrame, threshold: float) -> tuple[plt.Figure, pd.DataFrame]:
+    """Time until the variance first halves (or falls below ``threshold``) against M, with the Wald
+    lower bound and the Lorden upper bound on its mean; also the plotted numbers in long format."""
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.fill_between(table["m"], table["low"], table["high"], alpha=0.2, lw=0, label="5–95% of chains")
     ax.plot(table["m"], table["median"], "o-", ms=4, label="median")
     ax.errorbar(table["m"], table["mean"], yerr=2 * table["sem"], fmt="s", ms=3, capsize=2, label="mean ± 2 s.e.")
-    ax.plot(table["m"], table["wald"], "k--", lw=1, label=r"$\ln t\,/\,a(M)$ (Wald)")
+    ax.plot(table["m"], table["wald"], "k--", lw=1, label=r"bounds on the mean: Wald $\ln t/a(M)$ (lower),")
+    ax.plot(table["m"], table["lorden"], "k:", lw=1, label="Lorden (upper)")
     ax.set(xscale="log", yscale="log", xlabel="sample size M",
            ylabel=f"generations until variance < {threshold:g}")
     ax.legend(frameon=False, fontsize=8)
-    return fig
+    columns = ["mean", "sem", "median", "low", "high", "wald", "lorden", "mean_over_wald"]
+    data = table.melt(id_vars="m", value_vars=columns, var_name="statistic", value_name="value")
+    return fig, data
 
 
-def plot_keep_real_sweep(frame: pd.DataFrame) -> plt.Figure:
-    """Variance and W2 after the last generation against the share of real data kept."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    shown = frame.assign(share=frame["fraction"].clip(lower=1e-3))
-    for ax, metric, label in zip(axes, ("var", "w2"), (r"$\hat\sigma^2$", r"$W_2^2$ to $N(0,1)$")):
-        band_plot(ax, quantile_bands(shown, metric, ["share"]), "share")
-        ax.set(xscale="log", yscale="log", xlabel="share of real data kept (0 drawn at 10⁻³)", ylabel=label)
+def plot_keep_real_sweep(frame: pd.DataFrame) -> tuple[plt.Figure, pd.DataFrame]:
+    """Median variance, variance over chains of log variance (with the 1/(fM) law) and median W2 after
+    the last generation against the share f of real data kept; also the plotted numbers (long format)."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
+    shown = frame.assign(share=frame["fraction"].clip(lower=1e-3), log_var=np.log(frame["var"]))
     m, generation = int(frame["m"].iloc[0]), int(frame["generation"].iloc[0])
-    fig.suptitle(f"After {generation} generations at M = {m} (median and 5–95% of chains)")
-    return fig
+    data = []
+    for ax, metric, label in zip(axes[[0, 2]], ("var", "w2"), (r"$\hat\sigma^2$", r"$W_2^2$ to $N(0,1)$")):
+        bands = quantile_bands(shown, metric, ["share"])
+        band_plot(ax, bands, "share", label="median, 5–95% of chains")
+        ax.set(xscale="log", yscale="log", xlabel="share f of real data kept (0 drawn at 10⁻³)", ylabel=label)
+        data.append(bands.melt(id_vars="share", var_name="statistic", value_name="value").assign(metric=metric))
+    spread = shown.groupby("share")["log_var"].var().rename("value").reset_index()
+    axes[1].plot(spread["share"], spread["value"], "o-", ms=4, label="over chains")
+    data.append(spread.assign(metric="log_var", statistic="variance"))
+    shares = np.geomspace(max(5 / m, spread["share"][spread["share"] > 1e-3].min()), 1, 60)
+    law = keep_real_log_var_variance(m, shares)
+    axes[1].plot(shares, law, "k--", lw=1, label=r"theory $\approx 3/(fM)$ (kept subset + fluctuation)")
+    axes[1].plot(shares, 1 / (shares * m), "k:", lw=1, label=r"$1/(fM)$ (fluctuation alone)")
+    axes[1].set(xscale="log", yscale="log", xlabel="share f of real data kept (0 drawn at 10⁻³)", ylabel=r"Var$[\log\hat\sigma^2]$")
+    axes[1].legend(frameon=False, fontsize=8, loc="lower left")
+    data.append(pd.DataFrame({"share": shares, "value": law, "metric": "log_var", "statistic": "theory_variance"}))
+    measured = spread["share"][spread["share"] * m >= 5]
+    data.append(pd.DataFrame({"share": measured, "value": keep_real_log_var_variance(m, measured), "metric": "log_var",
+                              "statistic": "theory_at_share"}))
+    fig.suptitle(f"After {generation} generations at M = {m} (MLE)")
+    return fig, pd.concat(data, ignore_index=True)

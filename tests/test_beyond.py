@@ -21,12 +21,15 @@ def test_collapse_times_match_the_full_simulator():
 
 
 @pytest.mark.parametrize("m", [30, 300])
-def test_mean_collapse_time_is_at_least_walds_value(m):
+def test_mean_collapse_time_lies_between_walds_and_lordens_bounds(m):
     times = beyond.variance_collapse_times(m, 0.5, 4000, np.random.default_rng(m))
-    wald = np.log(0.5) / beyond.log_var_drift(m) - 1  # overshoot only makes the real time longer
     sem = times.std(ddof=1) / np.sqrt(len(times))
-    assert times.mean() > wald - 4 * sem
-    assert times.mean() < 1.25 * wald + 4 * sem
+    # Wald: E[fits] = (ln 2 + E[overshoot]) / E[X], X = -log(chi2_{M-1}/M) the fall of log var per fit,
+    # so ln 2 / E[X] is a lower bound; Lorden (1970): E[overshoot] <= E[X^2] / E[X], an upper bound.
+    # Each side one-sided at 3.1 s.e. (false-failure rate 1e-3 per m for both together).
+    assert beyond.wald_lower_bound(m, 0.5) == pytest.approx(np.log(0.5) / beyond.log_var_drift(m) - 1)
+    assert times.mean() > beyond.wald_lower_bound(m, 0.5) - 3.1 * sem
+    assert times.mean() < beyond.lorden_upper_bound(m, 0.5) + 3.1 * sem
 
 
 def test_drift_is_about_minus_two_over_m():

@@ -8,6 +8,7 @@ from scipy import stats
 from scipy.special import polygamma
 
 from collapse_utils import gaussian as g
+from collapse_utils.recursion import KeepReal, run_generations
 
 KS_ALPHA = 1e-3  # fixed seeds: a failure means the two laws differ, not bad luck
 
@@ -59,6 +60,7 @@ def test_replace_matches_closed_forms(estimator):
     second = (k * (k + 2) / c**2) ** fits
     mean_var = g.expected_var(n, m, estimator)
     se_var = np.sqrt((second - mean_var**2) / chains)
+    # every check below: 4 standard errors, two-sided false-failure rate 6e-5 each (< 1e-3 for all six)
     assert abs(final(frame).mean() - mean_var) < 4 * se_var
     # log variance: a sum of independent log chi^2 terms with variance psi'(k/2) each
     se_log = np.sqrt(fits * polygamma(1, k / 2) / chains)
@@ -74,8 +76,12 @@ def test_accumulate_keeps_the_variance_while_replace_collapses():
     replace = final(g.simulate(policy="replace", rng=np.random.default_rng(6), **run))
     accumulate = final(g.simulate(policy="accumulate", rng=np.random.default_rng(6), **run))
     keep = final(g.simulate(policy="keep_real:0.1", rng=np.random.default_rng(6), **run))
-    # replace: E[log var] = 1001 (psi(49.5) + ln(2/100)) = -20.2, so the median var is ~1e-9
+    # replace: E[log var] = 1001 (psi(49.5) + ln(2/100)) = -20.2 with s.d. sqrt(1001 psi'(49.5)) = 4.5, so
+    # the median var is ~1e-9 and the median of 500 chains lies below 1e-6 (3 s.d. above) with rate < 1e-3
     assert np.median(replace) < 1e-6
+    # seeded runs of 10^4 chains: accumulate's log var has s.d. 0.18 (5 % quantile of var 0.72), keep 10 %'s
+    # s.d. 0.58 around -0.32 (5 % quantile 0.27); a 5 % quantile of 500 chains has s.e. 0.014 and 0.019
+    # (bootstrap), so both thresholds sit > 8 s.e. below (false-failure rate far below 1e-3)
     assert np.quantile(accumulate, 0.05) > 0.5
     assert np.quantile(keep, 0.05) > 0.1
 
@@ -87,6 +93,59 @@ def test_same_seed_same_numbers_and_different_seed_different():
     other = g.simulate(rng=np.random.default_rng(8), **run)
     assert first.equals(again)
     assert not np.allclose(first["var"], other["var"])
+
+
+@pytest.mark.parametrize("estimator", ["mle", "unbiased"])
+def test_mean_sq_closed_form_steps_generation_by_generation(estimator):
+    # deterministic: E[mean_0^2] = 1/M (one fit of real data), and each generation adds E[var_{g-1}] / M;
+    # a closed form shifted by one generation fails both
+    m, generations = 10, np.arange(0, 8)
+    values = g.expected_mean_sq(generations, m, estimator)
+    assert values[0] == pytest.approx(1 / m)
+    np.testing.assert_allclose(np.diff(values), g.expected_var(generations[:-1], m, estimator) / m, rtol=1e-12)
+
+
+def test_mean_sq_closed_form_matches_simulation_at_small_generations():
+    # E[mean^2] at generations 0, 1 and 3, MLE, M = 5: the mean over 40 000 chains within 4 standard
+    # errors each (two-sided rate 6e-5 each); a one-generation shift moves the value by >= 17 s.e.
+    m, chains = 5, 40_000
+    frame = g.simulate(m, 3, chains, "replace", np.random.default_rng(13), progress=False)
+    for generation in (0, 1, 3):
+        values = frame.loc[frame["generation"] == generation, "mean"].to_numpy() ** 2
+        theory = g.expected_mean_sq(generation, m, "mle")
+        assert abs(values.mean() - theory) < 4 * values.std() / np.sqrt(chains)
+
+
+class RedrawnKeepReal(KeepReal):
+    """A wrong KeepReal that draws a new real subset every generation (the test below must tell it apart)."""
+
+    def training_data(self, exp, model, state, n, rng):
+        real = state[1]
+        fresh = exp.subset(real, self.n_real(n), rng)
+        return exp.combine([fresh, exp.sample(model, n - self.n_real(n), rng)]), state
+
+    def start(self, exp, real, n, rng):
+        return (None, real)
+
+
+def late_log_var_correlation(policy, method: str) -> float:
+    """Correlation over chains of log var at generations 60 and 120 (M = 100, 4000 chains)."""
+    exp = g.SIMULATORS[method]("mle")
+    rng = np.random.default_rng(14)
+    frame = run_generations(exp, exp.real_data(100, 4000, rng), 120, 100, policy, rng, record=[60, 120],
+                            progress=False)
+    logs = np.log(frame["var"].to_numpy()).reshape(2, -1)
+    return float(np.corrcoef(logs)[0, 1])
+
+
+@pytest.mark.parametrize("method", ["exact", "naive"])
+def test_keep_real_keeps_the_same_real_subset_every_generation(method):
+    # With a fixed real subset (half of M = 100), log var at two late generations shares the subset's own
+    # sample variance (var 2/50 of the total ≈ 0.053): correlation ≈ 0.7. A subset redrawn every generation
+    # shares only the whole real sample's (2/100): ≈ 0.35. With 4000 chains the correlation has s.e. ≈ 0.01,
+    # so the threshold 0.55 is > 10 s.e. from either (false-failure rate far below 1e-3).
+    assert late_log_var_correlation(KeepReal(0.5), method) > 0.55
+    assert late_log_var_correlation(RedrawnKeepReal(0.5), method) < 0.55
 
 
 def test_theory_at_generation_zero_is_one_fit_of_real_data():
@@ -115,3 +174,31 @@ def test_settings_validation():
         g.GaussianSettings(sample_sizes=[100, 1])
     with pytest.raises(ValueError, match="unknown data policy"):
         g.GaussianSettings(policies=["replace", "maybe"])
+
+
+@pytest.mark.parametrize("policies, estimators", [(["accumulate"], ["mle", "unbiased"]), (["replace"], ["unbiased"]),
+                                                  (["keep_real:0.1", "replace"], ["mle"])])
+def test_figures_plot_whatever_policies_and_estimators_a_run_has(policies, estimators, tmp_path):
+    settings = g.GaussianSettings(sample_sizes=[20, 50], n_generations=10, n_chains=30, policies=policies,
+                                  estimators=estimators)
+    frame = g.simulate_settings(settings, lambda *key: np.random.default_rng(abs(hash(key)) % 2**32), tmp_path,
+                                progress=False)
+    for metric in ("var", "w2"):
+        fig, data = g.plot_metric_bands(frame, metric, metric)
+        assert len(fig.axes) == len(estimators) * 2
+        medians = data[(data["statistic"] == "median") & (data["metric"] == metric)]
+        expected = frame.groupby(["estimator", "m", "policy", "generation"])[metric].median()
+        np.testing.assert_allclose(medians.set_index(["estimator", "m", "policy", "generation"])["value"]
+                                   .sort_index(), expected.sort_index())
+        theory = data[data["statistic"].str.startswith("theory")]
+        assert theory.empty != ("replace" in policies)
+    fig, data = g.plot_single_chains(frame[frame["policy"] == frame["policy"].iloc[0]])
+    assert set(data["metric"]) == {"abs_mean_error", "abs_sd_error"}
+    if "replace" in policies:
+        fig, data = g.plot_estimators(frame)
+        mean = data[(data["statistic"] == "mean") & (data["generation"] == 10) & (data["m"] == 20)]["value"]
+        assert mean.iloc[0] == pytest.approx(frame[(frame["policy"] == "replace") & (frame["generation"] == 10)
+                                                   & (frame["m"] == 20) & (frame["estimator"] == estimators[0])]["var"].mean())
+    else:
+        with pytest.raises(ValueError, match="needs the 'replace' policy"):
+            g.plot_estimators(frame)
