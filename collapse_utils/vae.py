@@ -32,12 +32,10 @@ import torch
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 from torch.nn import functional as F
-from tqdm import tqdm
-
 from . import mnist_classifier as mc
 from .cache import atomic_write_stream, result_dir
 from .paths import REPO_ROOT
-from .plotting import band_plot, quantile_bands
+from .progress import progress_bar
 from .recursion import Policy, check_positive_int, parse_policy, policy_label
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -171,6 +169,18 @@ def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 1024) -> np
                      ).cpu().numpy()
 
 
+@torch.no_grad()
+def negative_elbo(model: VAE, images: torch.Tensor, gen: torch.Generator, batch_size: int = 1000) -> float:
+    """Mean negative ELBO (nats per image: BCE + KL, one posterior draw per image) of ``images``."""
+    device = next(model.parameters()).device
+    total = 0.0
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size].to(device)
+        noise = torch.randn(len(batch), model.latent_dim, generator=gen).to(device)
+        total += float(vae_loss(batch, *model(batch, noise)))
+    return total / len(images)
+
+
 def latent_statistics(means: np.ndarray) -> dict[str, float]:
     """Mean and standard deviation of latent means pooled over images and dimensions (the paper's statistics)."""
     values = np.asarray(means, dtype=np.float64).ravel()
@@ -182,15 +192,21 @@ def latent_statistics(means: np.ndarray) -> dict[str, float]:
 # ----------------------------------------------------------------------------- image sources
 
 class RealImages:
-    """A fixed set of images; batches are drawn at random (without replacement within a batch)."""
+    """A fixed set of images; batches are drawn at random (without replacement within a batch).
 
-    def __init__(self, images: torch.Tensor) -> None:
+    ``size`` is the source's weight in a :class:`Mixture` (default: the number of images). The real
+    pool of a chain is weighted like one generation's images (``images_per_epoch``) while its
+    batches are drawn from all of its images, so that Accumulate gives every generation, the real
+    data included, an equal share.
+    """
+
+    def __init__(self, images: torch.Tensor, size: int | None = None) -> None:
         self.images = images
-        self.size = len(images)
+        self.size = len(images) if size is None else size
 
     def draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        index = torch.randperm(self.size, generator=gen)[:n] if n <= self.size else \
-            torch.randint(self.size, (n,), generator=gen)
+        count = len(self.images)
+        index = torch.randperm(count, generator=gen)[:n] if n <= count else torch.randint(count, (n,), generator=gen)
         return self.images[index.to(self.images.device)]
 
 
@@ -228,12 +244,28 @@ class SourceOps:
         return Decoded(model, n)
 
     def subset(self, data: RealImages, n: int, rng: np.random.Generator) -> RealImages:
-        index = torch.as_tensor(rng.choice(data.size, size=min(n, data.size), replace=False))
+        count = len(data.images)
+        index = torch.as_tensor(rng.choice(count, size=min(n, count), replace=False))
         return RealImages(data.images[index.to(data.images.device)])
 
     def combine(self, parts: Sequence[Source]) -> Mixture:
         flat = [p for part in parts for p in (part.parts if isinstance(part, Mixture) else [part])]
         return Mixture(flat)
+
+
+def real_shares(policy: Policy, n: int, n_generations: int) -> list[float]:
+    """Expected share of real images in the training batches of generations 0..n_generations under ``policy``
+    (``n`` images per generation; the real pool is weighted like one generation, see :class:`RealImages`)."""
+    ops, rng = SourceOps(), np.random.default_rng(0)
+    state = policy.start(ops, RealImages(torch.zeros(n, 1), size=n), n, rng)
+    data: Source = RealImages(torch.zeros(n, 1))
+    shares = []
+    for generation in range(n_generations + 1):
+        if generation > 0:
+            data, state = policy.training_data(ops, None, state, n, rng)
+        parts = data.parts if isinstance(data, Mixture) else [data]
+        shares.append(sum(p.size for p in parts if isinstance(p, RealImages)) / sum(p.size for p in parts))
+    return shares
 
 
 # ----------------------------------------------------------------------------- training
@@ -289,7 +321,7 @@ def train_chain(real: torch.Tensor, policy: Policy, settings: VAESettings, rng: 
     missing ones trained; ``on_generation`` is called after each generation. Returns all paths.
     """
     base_seed = int(rng.integers(0, 2**62))
-    ops, base = SourceOps(), RealImages(real)
+    ops, base = SourceOps(), RealImages(real, size=settings.images_per_epoch)
     policy_rng = np.random.default_rng(chain_seed(base_seed, -1))
     state = policy.start(ops, base, settings.images_per_epoch, policy_rng)
     data: Source = base
@@ -311,7 +343,7 @@ def train_chain(real: torch.Tensor, policy: Policy, settings: VAESettings, rng: 
 
 
 #: Bumped whenever a code change alters trained weights or metrics, so that stale caches are not loaded.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 #: The settings that change a chain's weights; the model cache is keyed by these (and the seed and device) only,
 #: so more runs, policies or generations, or other evaluation settings, reuse every generation already trained.
@@ -337,8 +369,8 @@ def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[
     real = torch.as_tensor(real_images[: settings.train_size], dtype=torch.float32).reshape(-1, *IMAGE_SHAPE)
     real = real.to(device)
     rows = []
-    bar = tqdm(total=len(settings.policies) * settings.n_runs * (settings.n_generations + 1), desc="VAE generations",
-               disable=not progress, mininterval=2)
+    bar = progress_bar(total=len(settings.policies) * settings.n_runs * (settings.n_generations + 1),
+                       desc="VAE generations", enabled=progress)
     for run in range(settings.n_runs):
         for text in settings.policies:
             label = policy_label(parse_policy(text))
@@ -348,16 +380,18 @@ def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[
             for generation, path in enumerate(paths):
                 record = torch.load(path, map_location="cpu", weights_only=True)
                 rows.append({"policy": label, "run": run, "generation": generation, "path": str(path),
-                             "seconds": float(record["seconds"]), "final_loss": float(record["losses"][-1])})
+                             "seconds": float(record["seconds"]), "final_loss": float(record["losses"][-1]),
+                             "losses": [float(x) for x in record["losses"]]})
     bar.close()
     return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- evaluation
 
-def eval_seed(run: int, generation: int) -> int:
-    """Seed of the images that generation ``generation`` of run ``run`` generates for evaluation."""
-    return 1_000_003 * (run + 1) + generation
+def eval_seed(rng_for: Callable[..., np.random.Generator], run: int, generation: int) -> int:
+    """Seed of the images that generation ``generation`` of run ``run`` generates for evaluation
+    (from ``rng_for``, a notebook's ``run.rng``; the same for every policy: common random numbers)."""
+    return int(rng_for("evaluation images", run, generation).integers(0, 2**62))
 
 
 def generated_latents(model: VAE, encoder: VAE, n: int, seed: int) -> tuple[torch.Tensor, np.ndarray]:
@@ -373,7 +407,8 @@ def _chains(models: pd.DataFrame):
 
 
 def evaluate(models: pd.DataFrame, settings: VAESettings, classifier: mc.Classifier,
-             real_stats: tuple[np.ndarray, np.ndarray], device: torch.device) -> pd.DataFrame:
+             real_stats: tuple[np.ndarray, np.ndarray], rng_for: Callable[..., np.random.Generator],
+             device: torch.device) -> pd.DataFrame:
     """Per-generation metrics of ``n_eval`` generated images per model (one row per policy, run, generation).
 
     Metrics: latent mean/std under the chain's generation-0 encoder, class fractions, entropy of
@@ -385,7 +420,7 @@ def evaluate(models: pd.DataFrame, settings: VAESettings, classifier: mc.Classif
         encoder, _ = load_generation(Path(chain["path"].iloc[0]), settings.latent_dim, device)
         for generation, path in zip(chain["generation"], chain["path"]):
             model, _ = load_generation(Path(path), settings.latent_dim, device)
-            images, means = generated_latents(model, encoder, settings.n_eval, eval_seed(run, generation))
+            images, means = generated_latents(model, encoder, settings.n_eval, eval_seed(rng_for, run, generation))
             probs, features = mc.predict(classifier, images, device)
             fractions = mc.class_histogram(probs.argmax(axis=1))
             rows.append({"policy": policy, "run": run, "generation": generation, **latent_statistics(means),
@@ -397,7 +432,7 @@ def evaluate(models: pd.DataFrame, settings: VAESettings, classifier: mc.Classif
 
 
 def latent_values(models: pd.DataFrame, settings: VAESettings, generations: Sequence[int],
-                  device: torch.device) -> pd.DataFrame:
+                  rng_for: Callable[..., np.random.Generator], device: torch.device) -> pd.DataFrame:
     """Every latent-mean coordinate of the evaluation images of ``generations`` (long frame, for densities)."""
     frames = []
     for policy, run, chain in _chains(models):
@@ -405,7 +440,7 @@ def latent_values(models: pd.DataFrame, settings: VAESettings, generations: Sequ
         for generation, path in zip(chain["generation"], chain["path"]):
             if generation in generations:
                 model, _ = load_generation(Path(path), settings.latent_dim, device)
-                _, means = generated_latents(model, encoder, settings.n_eval, eval_seed(run, generation))
+                _, means = generated_latents(model, encoder, settings.n_eval, eval_seed(rng_for, run, generation))
                 frames.append(pd.DataFrame({"policy": policy, "run": run, "generation": generation,
                                             "value": means.ravel()}))
     return pd.concat(frames, ignore_index=True)
@@ -427,10 +462,11 @@ def real_reference(classifier: mc.Classifier, train_images: np.ndarray, test_ima
             "predictive_entropy": float(mc.entropy_bits(probs, axis=1).mean())}
 
 
-def sample_grids(models: pd.DataFrame, generations: Sequence[int], latent_dim: int, device: torch.device,
-                 run: int = 0, seed: int = 2024, side: int = 10) -> dict[tuple[str, int], np.ndarray]:
-    """``side``×``side`` digit grids (as one 2-D array) per (policy, generation), from the same latent draws."""
-    z = torch.randn(side * side, latent_dim, generator=torch_generator(seed)).to(device)
+def sample_grids(models: pd.DataFrame, generations: Sequence[int], latent_dim: int, rng: np.random.Generator,
+                 device: torch.device, run: int = 0, side: int = 8) -> dict[tuple[str, int], np.ndarray]:
+    """``side``×``side`` digit grids (as one 2-D array) per (policy, generation), from the same latent draws
+    (drawn with ``rng``)."""
+    z = torch.randn(side * side, latent_dim, generator=torch_generator(int(rng.integers(0, 2**62)))).to(device)
     grids = {}
     chosen = models[(models["run"] == run) & models["generation"].isin(list(generations))]
     for policy, generation, path in chosen[["policy", "generation", "path"]].itertuples(index=False):
@@ -442,24 +478,66 @@ def sample_grids(models: pd.DataFrame, generations: Sequence[int], latent_dim: i
 
 
 def paper_reference(path: Path = REPO_ROOT / "data" / "reference.csv") -> pd.DataFrame:
-    """The paper's latent-mean standard deviations (generation, value) from ``data/reference.csv``."""
+    """The authors' latent-mean standard deviations in our numbering: generation, mean, min and max over their 5 runs."""
     table = pd.read_csv(path)
-    rows = table[(table["experiment"] == "vae") & (table["quantity"] == "latent_mean_std")]
-    generation = rows["setting"].str.extract(r"generation (\d+)")[0].astype(int)
-    return pd.DataFrame({"generation": generation.to_numpy(), "value": rows["value"].astype(float).to_numpy()})
+    rows = table[(table["experiment"] == "vae") & table["quantity"].str.startswith("latent_mean_std")].copy()
+    rows["generation"] = rows["setting"].str.extract(r"generation (\d+)")[0].astype(int)
+    rows["statistic"] = rows["quantity"].map({"latent_mean_std": "mean", "latent_mean_std_min": "min",
+                                              "latent_mean_std_max": "max"})
+    wide = rows.pivot(index="generation", columns="statistic", values="value").astype(float)
+    return wide[["mean", "min", "max"]].reset_index().rename_axis(columns=None)
+
+
+def paper_value(quantity: str, path: Path = REPO_ROOT / "data" / "reference.csv") -> float:
+    """The single VAE value of ``quantity`` in ``data/reference.csv`` (e.g. ``train_loss_final``)."""
+    table = pd.read_csv(path)
+    rows = table[(table["experiment"] == "vae") & (table["quantity"] == quantity)]
+    if len(rows) != 1:
+        raise ValueError(f"expected one VAE row for {quantity!r} in {path}, found {len(rows)}")
+    return float(rows["value"].iloc[0])
+
+
+def over_runs(metrics: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean, min and max of ``column`` over runs per (policy, generation)."""
+    return metrics.groupby(["policy", "generation"], sort=False)[column].agg(["mean", "min", "max"]).reset_index()
 
 
 def compare_with_paper(metrics: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
-    """Std of latent means per (policy, generation): mean, min and max over runs, beside the paper's value."""
-    table = metrics.groupby(["policy", "generation"])["latent_std"].agg(["mean", "min", "max"]).reset_index()
-    table["paper"] = table["generation"].map(reference.set_index("generation")["value"])
+    """Std of latent means per (policy, generation): mean, min and max over runs, beside the authors' (same statistics)."""
+    table = over_runs(metrics, "latent_std")
+    paper = reference.set_index("generation")
+    for statistic in ("mean", "min", "max"):
+        table[f"paper {statistic}"] = table["generation"].map(paper[statistic])
     return table.round(3)
 
 
-# ----------------------------------------------------------------------------- plots
+def generation0_test_loss(models: pd.DataFrame, images: np.ndarray, latent_dim: int,
+                          rng_for: Callable[..., np.random.Generator], device: torch.device) -> pd.DataFrame:
+    """Negative ELBO (nats per image) of real ``images`` under each run's generation-0 VAE: (run, test_loss)."""
+    x = torch.as_tensor(images, dtype=torch.float32).reshape(-1, *IMAGE_SHAPE)
+    rows = []
+    for run, path in models[models["generation"] == 0].drop_duplicates("run")[["run", "path"]].itertuples(index=False):
+        model, _ = load_generation(Path(path), latent_dim, device)
+        seed = int(rng_for("test loss", run).integers(0, 2**62))
+        rows.append({"run": int(run), "test_loss": negative_elbo(model, x, torch_generator(seed))})
+    return pd.DataFrame(rows)
 
-def plot_grids(grids: dict[tuple[str, int], np.ndarray]) -> plt.Figure:
-    """Digit grids: one row per policy, one column per generation."""
+
+# ----------------------------------------------------------------------------- plots
+# Every plot function returns the figure and its plotted numbers in long format
+# (panel, series, generation, x, statistic, value), for ``run.save_figure(fig, name, data=frame)``.
+
+def _long(panel: str, series: str, generation, x, statistic: str, value) -> pd.DataFrame:
+    return pd.DataFrame({"panel": panel, "series": series, "generation": generation, "x": x,
+                         "statistic": statistic, "value": value})
+
+
+def plot_grids(grids: dict[tuple[str, int], np.ndarray]) -> tuple[plt.Figure, pd.DataFrame]:
+    """Digit grids: one row per policy, one column per generation.
+
+    Data: (policy, generation, pixel, level): every non-zero pixel of each grid image as an 8-bit grey level
+    (0-255; pixel = row · width + column), a compact long format for images (all other figures use :func:`_long`).
+    """
     policies = list(dict.fromkeys(p for p, _ in grids))
     generations = sorted({g for _, g in grids})
     fig, axes = plt.subplots(len(policies), len(generations), squeeze=False,
@@ -472,62 +550,147 @@ def plot_grids(grids: dict[tuple[str, int], np.ndarray]) -> plt.Figure:
             ax.set_title(f"generation {generation}", fontsize=9)
             if j == 0:
                 ax.set_ylabel(policy)
-    return fig
+    frames = []
+    for (policy, generation), grid in grids.items():
+        levels = np.rint(grid.ravel() * 255).astype(np.int64)  # the PNG's 8 bits; zero pixels are left out
+        kept = np.flatnonzero(levels)
+        frames.append(pd.DataFrame({"policy": policy, "generation": generation, "pixel": kept, "level": levels[kept]}))
+    return fig, pd.concat(frames, ignore_index=True)
 
 
 def plot_latents(latents: pd.DataFrame, metrics: pd.DataFrame, shown: Sequence[int],
-                 reference: pd.DataFrame | None = None) -> plt.Figure:
+                 reference: pd.DataFrame | None = None) -> tuple[plt.Figure, pd.DataFrame]:
     """Density of latent means per shown generation (first policy), and their std and mean over generations."""
     fig, (ax_d, ax_s, ax_m) = plt.subplots(1, 3, figsize=(13, 3.6))
-    first = latents[latents["policy"] == latents["policy"].iloc[0]]
+    policy = latents["policy"].iloc[0]
+    first = latents[latents["policy"] == policy]
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(shown)))
     bins = np.linspace(-3.5, 3.5, 71)
+    frames = []
     for colour, generation in zip(colours, shown):
         values = first.loc[first["generation"] == generation, "value"]
-        ax_d.hist(values, bins=bins, density=True, histtype="step", color=colour, lw=1.4, label=f"gen {generation}")
+        density, _ = np.histogram(values, bins=bins, density=True)
+        ax_d.stairs(density, bins, color=colour, lw=1.4, label=f"gen {generation}")
+        frames.append(_long("density", policy, generation, (bins[:-1] + bins[1:]) / 2, "density", density))
     ax_d.set(xlabel="latent mean μ(x) under the generation-0 encoder", ylabel="density",
-             title=f"{latents['policy'].iloc[0]}: all runs pooled")
+             title=f"{policy}: all runs pooled")
     ax_d.legend(fontsize=8)
-    _by_generation(ax_s, metrics, "latent_std", "spread (band: range over runs)", "std of latent means")
-    _by_generation(ax_m, metrics, "latent_mean", "centre", "mean of latent means")
+    frames.append(_by_generation(ax_s, metrics, "latent_std", "spread", "std of latent means"))
+    frames.append(_by_generation(ax_m, metrics, "latent_mean", "centre", "mean of latent means"))
     if reference is not None and len(reference):
-        ax_s.scatter(reference["generation"], reference["value"], marker="*", s=120, color="black", zorder=5,
-                     label="paper (mean of 5 runs)")
+        ax_s.errorbar(reference["generation"], reference["mean"],
+                      yerr=[reference["mean"] - reference["min"], reference["max"] - reference["mean"]],
+                      fmt="*", ms=10, color="black", capsize=3, zorder=5, label="authors: mean, min–max of 5 runs")
         ax_s.legend(fontsize=7)
+        frames += [_long("latent_std", "authors", reference["generation"], reference["generation"], statistic,
+                         reference[statistic]) for statistic in ("mean", "min", "max")]
     fig.tight_layout()
-    return fig
+    return fig, pd.concat(frames, ignore_index=True)
 
 
 def _by_generation(ax: plt.Axes, metrics: pd.DataFrame, column: str, title: str, ylabel: str,
-                   real_value: float | None = None) -> None:
-    """One line per policy of ``column`` over generations, band = range over runs, real-data level dashed."""
-    for policy, frame in metrics.groupby("policy", sort=False):
-        band_plot(ax, quantile_bands(frame, column, ["generation"], 0.0, 1.0), "generation", label=policy)
+                   real_value: float | None = None) -> pd.DataFrame:
+    """One line per policy of ``column`` over generations (mean over runs, band min–max), real-data level dashed."""
+    frames = []
+    n_runs = metrics["run"].nunique()
+    for policy, summary in over_runs(metrics, column).groupby("policy", sort=False):
+        line, = ax.plot(summary["generation"], summary["mean"], lw=1.6, label=policy)
+        ax.fill_between(summary["generation"], summary["min"], summary["max"], color=line.get_color(), alpha=0.2, lw=0)
+        frames += [_long(column, policy, summary["generation"], summary["generation"], statistic, summary[statistic])
+                   for statistic in ("mean", "min", "max")]
     if real_value is not None:
         ax.axhline(real_value, color="grey", ls="--", lw=1, label="real images")
-    ax.set(xlabel="generation", ylabel=ylabel, title=title)
+        frames.append(_long(column, "real images", np.nan, np.nan, "value", [real_value]))
+    ax.set(xlabel="generation", ylabel=ylabel, title=f"{title} (line: mean, band: min–max of {n_runs} runs)")
+    ax.title.set_fontsize(9)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=7)
+    return pd.concat(frames, ignore_index=True)
 
 
-def plot_classifier(metrics: pd.DataFrame, real: dict) -> plt.Figure:
+def plot_training(models: pd.DataFrame, test_loss: pd.DataFrame, paper_loss: float) -> tuple[plt.Figure, pd.DataFrame]:
+    """Left: generation 0's training loss per epoch (mean over runs), its real test -ELBO and the authors' final loss.
+    Right: the last epoch's training loss of every generation (on that generation's own training images)."""
+    fig, (ax_0, ax_g) = plt.subplots(1, 2, figsize=(10, 3.6))
+    first = models[models["policy"] == models["policy"].iloc[0]]
+    curves = np.array(first.loc[first["generation"] == 0, "losses"].tolist())
+    epochs = np.arange(1, curves.shape[1] + 1)
+    ax_0.plot(epochs, curves.mean(axis=0), marker="o", label="training loss (epoch mean), mean of runs")
+    ax_0.axhline(test_loss["test_loss"].mean(), color="C1", ls=":", label="test images, mean of runs")
+    ax_0.axhline(paper_loss, color="black", ls="--", lw=1, label=f"authors (30 epochs of 60,000): ≈ {paper_loss:.0f}")
+    ax_0.set(xlabel="epoch", ylabel="nats per image (BCE + KL)", title="generation 0 (real MNIST)")
+    ax_0.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_0.legend(fontsize=7)
+    frames = [_long("generation0_loss", "training", 0, epochs, "mean", curves.mean(axis=0)),
+              _long("generation0_loss", "test images", 0, np.nan, "mean", [test_loss["test_loss"].mean()]),
+              _long("generation0_loss", "authors", 0, np.nan, "value", [paper_loss])]
+    frames.append(_by_generation(ax_g, models, "final_loss", "last epoch's training loss", "nats per image"))
+    fig.tight_layout()
+    return fig, pd.concat(frames, ignore_index=True)
+
+
+def plot_classifier(metrics: pd.DataFrame, real: dict) -> tuple[plt.Figure, pd.DataFrame]:
     """Class fractions per generation (first policy, mean over runs), two entropies, and the Fréchet distance."""
     fig, (ax_h, ax_c, ax_p, ax_f) = plt.subplots(1, 4, figsize=(17, 3.8))
-    first = metrics[metrics["policy"] == metrics["policy"].iloc[0]]
+    policy = metrics["policy"].iloc[0]
+    first = metrics[metrics["policy"] == policy]
     fractions = first.groupby("generation")[[f"frac_{k}" for k in range(mc.N_CLASSES)]].mean()
     image = ax_h.imshow(fractions.to_numpy(), aspect="auto", cmap="magma", vmin=0,
                         extent=(-0.5, 9.5, fractions.index.max() + 0.5, fractions.index.min() - 0.5))
     fig.colorbar(image, ax=ax_h, label="fraction of generated digits")
     ax_h.set(xlabel="predicted digit", ylabel="generation", xticks=range(10),
-             title=f"class histogram ({metrics['policy'].iloc[0]}, mean over runs)")
+             title=f"class histogram ({policy}, mean over runs)")
     ax_h.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax_h.grid(False)
-    _by_generation(ax_c, metrics, "class_entropy", "entropy of the class histogram", "bits (max log2 10 = 3.32)",
-                   real["class_entropy"])
-    _by_generation(ax_p, metrics, "predictive_entropy", "mean entropy of each digit's prediction", "bits",
-                   real["predictive_entropy"])
-    _by_generation(ax_f, metrics, "frechet", "Fréchet distance to real test digits", "squared distance (features)",
-                   real["frechet"])
+    frames = [_long("class_fraction", policy, generation, np.arange(mc.N_CLASSES), "mean", row.to_numpy())
+              for generation, row in fractions.iterrows()]
+    frames.append(_by_generation(ax_c, metrics, "class_entropy", "entropy of the class histogram",
+                                 "bits (max log2 10 = 3.32)", real["class_entropy"]))
+    frames.append(_by_generation(ax_p, metrics, "predictive_entropy", "mean entropy of each digit's prediction",
+                                 "bits", real["predictive_entropy"]))
+    frames.append(_by_generation(ax_f, metrics, "frechet", "Fréchet distance to real test digits",
+                                 "squared distance (features)", real["frechet"]))
     ax_f.set_yscale("log")
     fig.tight_layout()
-    return fig
+    return fig, pd.concat(frames, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- summary
+
+def summary_markdown(metrics: pd.DataFrame, models: pd.DataFrame, test_loss: pd.DataFrame,
+                     reference: pd.DataFrame, real: dict, paper_loss: float) -> str:
+    """The notebook's summary, every number computed from this run's results (first policy)."""
+    policy = metrics["policy"].iloc[0]
+    first = metrics[metrics["policy"] == policy]
+    spread = over_runs(first, "latent_std").set_index("generation")
+    last, n_runs = int(spread.index.max()), first["run"].nunique()
+    per_run = first.pivot(index="generation", columns="run", values="latent_std")
+    falling = int((per_run.diff().iloc[1:] < 0).all().sum())
+    both = reference.set_index("generation").add_suffix("_paper").join(spread).dropna()
+    inside = int(((both["mean"] >= both["min_paper"]) & (both["mean"] <= both["max_paper"])).sum())
+    ratio = lambda frame, column, a, b: frame.loc[b, column] / frame.loc[a, column]  # noqa: E731
+    loss0 = models[(models["policy"] == policy) & (models["generation"] == 0)]["final_loss"].mean()
+    mean = lambda column: over_runs(first, column).set_index("generation")["mean"]  # noqa: E731
+    chain = " → ".join(f"{v:.3f}" for v in spread["mean"])
+    lines = [
+        f"- **Collapse ({policy}).** The std of the latent means under the generation-0 encoder, mean of "
+        f"{n_runs} runs, generations 0–{last}: {chain}; it falls at every generation in {falling} of {n_runs} runs.",
+    ]
+    if len(both):
+        a, b = int(both.index.min()), int(both.index.max())
+        lines.append(
+            f"- **Against the authors** (generations {a}–{b} in our numbering, their 5 runs): our mean lies inside "
+            f"their min–max range at {inside} of {len(both)} generations; the std falls to "
+            f"{ratio(both, 'mean', a, b):.2f}× its generation-{a} value from generation {a} to {b} "
+            f"(authors: {ratio(both, 'mean_paper', a, b):.2f}×).")
+    lines += [
+        f"- **Training budget.** Generation 0's last-epoch training loss is {loss0:.1f} nats per image (mean of "
+        f"{n_runs} runs; {test_loss['test_loss'].mean():.1f} on the real test images) against the authors' ≈ "
+        f"{paper_loss:.0f}: a gap of {loss0 - paper_loss:.1f} nats per image.",
+        f"- **Classifier (beyond the paper).** Mean predictive entropy {mean('predictive_entropy').iloc[0]:.2f} → "
+        f"{mean('predictive_entropy').iloc[-1]:.2f} bits (real digits {real['predictive_entropy']:.2f}); class-histogram "
+        f"entropy {mean('class_entropy').iloc[0]:.2f} → {mean('class_entropy').iloc[-1]:.2f} bits (real "
+        f"{real['class_entropy']:.2f}); Fréchet distance to real test digits {mean('frechet').iloc[0]:.0f} → "
+        f"{mean('frechet').iloc[-1]:.0f} (floor of as many real training images: {real['frechet']:.1f}).",
+    ]
+    return "\n".join(lines)

@@ -76,8 +76,12 @@ def test_loss_decreases_on_a_tiny_subset(mnist):
     settings = tiny_settings(epochs=4, images_per_epoch=64)
     _, losses = vae.train_vae(vae.RealImages(real_tensor(mnist[0][:256])), settings, seed=0, device=CPU)
     assert len(losses) == 4
-    assert losses[0] > 300  # about 784 ln 2 = 543 nats per image at initialisation
-    assert losses[-1] < 0.75 * losses[0]
+    # The first epoch averages over an untrained start (784 ln 2 = 543 nats per image at outputs 1/2); over
+    # seeds 0-39 it was never below 473, so 300 only fails if the loss is not the summed per-image ELBO.
+    assert losses[0] > 300
+    # Seeded spread of losses[-1] / losses[0] over seeds 0-39: mean 0.619, sd 0.047, max 0.732. The bound 0.8 is
+    # 3.8 sd above the mean: false-failure rate < 1e-4 (normal tail) for any seed; a model that does not learn gives ~1.
+    assert losses[-1] < 0.8 * losses[0]
 
 
 def test_sampling_is_reproducible_with_a_seed():
@@ -126,6 +130,30 @@ def test_policies_build_the_documented_training_sources():
     for generation in (1, 2):
         data, state = Accumulate().training_data(ops, model, state, 500, rng)
         assert [p.size for p in data.parts] == [1000] + [500] * generation
+
+
+def test_real_shares_give_accumulate_equal_shares():
+    """Accumulate: all data so far in equal shares, so 1/(g + 1) real at generation g; keep-real: its fraction."""
+    assert vae.real_shares(Accumulate(), 1000, 4) == pytest.approx([1, 1 / 2, 1 / 3, 1 / 4, 1 / 5])
+    assert vae.real_shares(KeepReal(0.1), 1000, 3) == pytest.approx([1, 0.1, 0.1, 0.1])
+    assert vae.real_shares(Replace(), 1000, 2) == [1.0, 0.0, 0.0]
+
+
+def test_chain_weights_the_real_pool_like_one_generation(mnist, tmp_path, monkeypatch):
+    """In a chain, the 256 real images weigh like one generation's 32 images, and are all drawn from."""
+    settings = tiny_settings(epochs=1, images_per_epoch=32)
+    seen = []
+
+    def record(source, *args, **kwargs):
+        seen.append(source)
+        return vae.new_vae(20, 0, CPU), [1.0]
+
+    monkeypatch.setattr(vae, "train_vae", record)
+    vae.train_chain(real_tensor(mnist[0][:256]), Accumulate(), settings, np.random.default_rng(0),
+                    tmp_path / "accumulate", CPU)
+    assert [p.size for p in seen[2].parts] == [32, 32, 32] and len(seen[2].parts[0].images) == 256
+    batch = seen[0].draw(256, vae.torch_generator(0))
+    assert len({float(x.sum()) for x in batch}) > 200  # generation 0 draws from all 256 real images
 
 
 # ----------------------------------------------------------------------------- resumable chains
@@ -178,20 +206,27 @@ def test_train_all_and_evaluate_give_one_row_per_generation(mnist, tmp_path):
     assert len(set(models["path"])) == 6
     classifier = mc.Classifier().eval()
     real = mc.gaussian_stats(mc.predict(classifier, mnist[0][:200], CPU)[1])
-    metrics = vae.evaluate(models, settings, classifier, real, CPU)
+    rng_for = lambda *key: np.random.default_rng([7, *key[1:]])  # noqa: E731
+    metrics = vae.evaluate(models, settings, classifier, real, rng_for, CPU)
     assert len(metrics) == 8
     gen0 = metrics[metrics["generation"] == 0].set_index(["run", "policy"])["latent_std"]
     assert gen0[(0, "replace")] == gen0[(0, "accumulate")]
     fractions = metrics[[f"frac_{k}" for k in range(10)]].to_numpy()
     assert np.allclose(fractions.sum(axis=1), 1.0)
     assert ((metrics["class_entropy"] >= 0) & (metrics["class_entropy"] <= np.log2(10) + 1e-9)).all()
-    values = vae.latent_values(models, settings, [1], CPU)
+    values = vae.latent_values(models, settings, [1], rng_for, CPU)
     assert len(values) == 4 * settings.n_eval * 20
     pooled = vae.latent_statistics(values.query("run == 0 and policy == 'replace'")["value"])
     expected = metrics.query("run == 0 and generation == 1 and policy == 'replace'")["latent_std"].item()
     assert pooled["latent_std"] == pytest.approx(expected)
-    grids = vae.sample_grids(models, [0, 1], 20, CPU)
-    assert grids[("replace", 1)].shape == (280, 280)
+    grids = vae.sample_grids(models, [0, 1], 20, np.random.default_rng(3), CPU)
+    assert grids[("replace", 1)].shape == (224, 224)
+    again = vae.sample_grids(models, [0, 1], 20, np.random.default_rng(3), CPU)
+    other = vae.sample_grids(models, [0, 1], 20, np.random.default_rng(4), CPU)
+    assert np.array_equal(grids[("replace", 1)], again[("replace", 1)])
+    assert not np.array_equal(grids[("replace", 1)], other[("replace", 1)])
+    test_loss = vae.generation0_test_loss(models, mnist[0][:100], 20, rng_for, CPU)
+    assert list(test_loss["run"]) == [0, 1] and (test_loss["test_loss"] > 0).all()
 
 
 # ----------------------------------------------------------------------------- classifier metrics
@@ -237,7 +272,9 @@ def test_entropy_and_class_histogram():
 def test_classifier_learns_on_a_small_subset(mnist):
     images, labels = mnist
     model = mc.train_classifier(images[:2000], labels[:2000], epochs=1, seed=0, device=CPU, batch_size=32)
-    assert mc.accuracy(model, images[2000:3000], labels[2000:3000], CPU) > 0.8  # chance is 0.1
+    # Seeded spread over seeds 0-7: accuracy mean 0.848, sd 0.018, min 0.831. The bound 0.75 is 5.5 sd below the
+    # mean (false-failure rate < 1e-6, normal tail); chance is 0.1, so a classifier that does not learn fails.
+    assert mc.accuracy(model, images[2000:3000], labels[2000:3000], CPU) > 0.75
     assert mc.predict(model, images[:5], CPU)[1].shape == (5, mc.FEATURE_DIM)
     with pytest.raises(ValueError, match="shape"):
         mc.as_batch(np.zeros((2, 28)), CPU)
@@ -317,22 +354,63 @@ def synthetic_metrics() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_paper_reference_and_comparison_table():
+def test_paper_reference_is_in_our_numbering_and_comparison_table():
+    """The authors' five values are our generations 1-5 (their list starts at the first VAE trained on generated images)."""
     reference = vae.paper_reference()
-    assert dict(zip(reference["generation"], reference["value"])) == {0: 0.69, 4: 0.45}
+    assert list(reference["generation"]) == [1, 2, 3, 4, 5]
+    assert list(reference["mean"]) == [0.688, 0.603, 0.534, 0.483, 0.443]
+    assert (reference["min"] <= reference["mean"]).all() and (reference["mean"] <= reference["max"]).all()
+    assert vae.paper_value("train_loss_final") == 99
     table = vae.compare_with_paper(synthetic_metrics(), reference)
     row = table[table["generation"] == 4].iloc[0]
-    assert (row["min"], row["max"], row["paper"]) == (0.46, 0.47, 0.45)
-    assert table["paper"].isna().sum() == 3
+    assert (row["min"], row["max"], row["paper mean"]) == (0.46, 0.47, 0.483)
+    assert table["paper mean"].isna().sum() == 1  # generation 0: no value from the authors
 
 
-def test_plots_build_from_frames():
+def synthetic_models(metrics: pd.DataFrame) -> pd.DataFrame:
+    models = metrics[["policy", "run", "generation"]].copy()
+    models["final_loss"] = 120.0 + 10 * models["generation"] + models["run"]
+    models["losses"] = [[200.0, loss] for loss in models["final_loss"]]
+    return models
+
+
+def test_plots_build_from_frames_and_return_their_numbers():
     metrics = synthetic_metrics()
     latents = pd.DataFrame({"policy": "replace", "run": 0, "generation": np.repeat([0, 4], 100),
                             "value": np.random.default_rng(1).normal(size=200)})
     real = {"class_entropy": 3.3, "predictive_entropy": 0.1, "frechet": 0.5}
-    assert len(vae.plot_latents(latents, metrics, [0, 4], vae.paper_reference()).axes) == 3
-    assert len(vae.plot_classifier(metrics, real).axes) == 5  # four panels and a colour bar
-    grids = {("replace", g): np.zeros((280, 280)) for g in (0, 4)}
-    assert len(vae.plot_grids(grids).axes) == 2
+    columns = ["panel", "series", "generation", "x", "statistic", "value"]
+    fig, data = vae.plot_latents(latents, metrics, [0, 4], vae.paper_reference())
+    assert len(fig.axes) == 3 and list(data.columns) == columns
+    ours = data.query("panel == 'latent_std' and series == 'replace' and statistic == 'mean'")
+    assert np.allclose(ours["value"], metrics.groupby("generation")["latent_std"].mean())
+    authors = data.query("series == 'authors' and statistic == 'mean'")
+    assert list(authors["generation"]) == [1, 2, 3, 4, 5]
+    density = data.query("panel == 'density' and generation == 4")
+    assert np.sum(density["value"]) * 0.1 == pytest.approx(1.0)  # bins of width 0.1, all values inside
+    fig, data = vae.plot_classifier(metrics, real)
+    assert len(fig.axes) == 5  # four panels and a colour bar
+    assert data.query("panel == 'frechet' and series == 'real images'")["value"].item() == 0.5
+    fractions = data.query("panel == 'class_fraction'").groupby("generation")["value"].sum()
+    assert np.allclose(fractions, 1.0)
+    test_loss = pd.DataFrame({"run": [0, 1], "test_loss": [110.0, 112.0]})
+    fig, data = vae.plot_training(synthetic_models(metrics), test_loss, 99.0)
+    assert data.query("panel == 'generation0_loss' and series == 'training'")["value"].tolist() == [200.0, 120.5]
+    assert data.query("panel == 'final_loss' and statistic == 'max' and generation == 4")["value"].item() == 161.0
+    grids = {("replace", g): np.full((224, 224), 0.25) for g in (0, 4)}
+    grids[("replace", 4)][0, :10] = 0.0
+    fig, data = vae.plot_grids(grids)
+    assert len(fig.axes) == 2 and len(data) == 2 * 224 * 224 - 10 and (data["level"] == 64).all()
+    assert data.query("generation == 4")["pixel"].min() == 10  # zero pixels are left out
     plt.close("all")
+
+
+def test_summary_is_computed_from_the_results():
+    metrics = synthetic_metrics()
+    test_loss = pd.DataFrame({"run": [0, 1], "test_loss": [110.0, 112.0]})
+    real = {"class_entropy": 3.3, "predictive_entropy": 0.1, "frechet": 0.5}
+    text = vae.summary_markdown(metrics, synthetic_models(metrics), test_loss, vae.paper_reference(), real, 99.0)
+    assert "0.705 → 0.645 → 0.585 → 0.525 → 0.465" in text and "in 2 of 2 runs" in text
+    assert "gap of 21.5 nats" in text and "120.5 nats per image" in text and "111.0 on the real test images" in text
+    assert "at 1 of 4 generations" in text  # of 0.645, 0.585, 0.525, 0.465 only 0.525 is in the authors' [0.523, 0.554]
+    assert f"{0.465 / 0.645:.2f}× its generation-1 value" in text and f"(authors: {0.483 / 0.688:.2f}×)" in text
