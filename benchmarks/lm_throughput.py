@@ -8,7 +8,11 @@ Builds a randomly initialised OPT with the profile's architecture (for the paper
 OPT-125m shape: vocabulary 50272, width 768, 12 layers, 12 heads, feed-forward 3072), then times
 training steps (AdamW, the profile's batch size, 64-token blocks) and 5-beam generation of
 exactly 64 new tokens with repetition penalty 3.0, exactly as the experiment runs them (bf16
-autocast on a GPU). Prints tokens per second for both and the implied cost of one generation.
+autocast on a GPU). Prints tokens per second for both and the projected wall time of the
+profile's whole experiment (every setting x generation x run, Accumulate's growing pool included),
+from those two rates alone: an estimate that leaves out evaluation and loading. On a GPU:
+
+    python benchmarks/lm_throughput.py --profile paper --train-steps 20 --prompts 512   # <= 8 minutes
 """
 
 from __future__ import annotations
@@ -55,6 +59,23 @@ def generation_throughput(model, settings, device, n_prompts: int, rng) -> float
     return n_prompts * settings.new_tokens / (time.perf_counter() - start)
 
 
+#: Training blocks of the full WikiText-2 training split in 64-token blocks of the OPT tokenizer (raw
+#: text, one row at a time with its BOS token); the fine-tuning set of the paper profile.
+PAPER_TRAIN_BLOCKS = 36_718
+
+
+def projected_hours(settings, n_blocks: int, train_tps: float, gen_tps: float) -> float:
+    """Wall hours of fine-tuning and generation for every chain of ``settings`` at the measured rates."""
+    seconds = 0.0
+    for policy, epochs in settings.settings_list():
+        for g in range(settings.n_generations + 1):
+            pool = n_blocks * (g + 1) if policy.name == "accumulate" else n_blocks
+            seconds += epochs * pool * settings.block_size / train_tps
+            if g < settings.n_generations:
+                seconds += n_blocks * settings.new_tokens / gen_tps
+    return seconds * settings.n_runs / 3600
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="default", choices=["smoke", "default", "paper"])
@@ -81,6 +102,10 @@ def main() -> None:
     print(f"training:   {train_tps:10.0f} tokens/s (batch {batch} x {settings.block_size} tokens)")
     print(f"generation: {gen_tps:10.0f} new tokens/s ({settings.num_beams} beams, {settings.new_tokens} new tokens, "
           f"batches of {settings.gen_batch_size} prompts); {settings.new_tokens / gen_tps:.3f} s per prompt")
+    n_blocks = settings.n_train_blocks or PAPER_TRAIN_BLOCKS
+    print(f"estimate: {projected_hours(settings, n_blocks, train_tps, gen_tps):.1f} h for {len(settings.policies)} "
+          f"settings x {settings.n_generations + 1} models x {settings.n_runs} runs on {n_blocks} blocks "
+          f"(fine-tuning and generation only, from the two rates above)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ which blocks are real WikiText-2 and which were generated.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -71,12 +72,50 @@ def load_tokenizer(folder: Path | str):
     return tokenizer
 
 
-def encode_text(tokenizer, text: str, batch_lines: int = 2000) -> np.ndarray:
-    """Token ids of ``text`` tokenised line by line (newlines kept) and concatenated."""
-    lines = [line for line in text.splitlines(keepends=True) if line.strip()]
+#: A WikiText heading line: `` = Title = `` (an article), `` = = Section = = `` and deeper.
+HEADING = re.compile(r"^ *(= )+.*( =)+ *$")
+#: The heading line that opens an article.
+ARTICLE = re.compile(r"^ *= [^=].* = *$")
+
+
+def split_articles(text: str) -> list[str]:
+    """``text`` cut before every article heading (`` = Title = ``); text before the first one is dropped."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if ARTICLE.match(line)]
+    return ["".join(lines[a:b]) for a, b in zip(starts, starts[1:] + [len(lines)])]
+
+
+def drop_headings(text: str) -> str:
+    """``text`` without its heading lines (`` = … = `` of every level)."""
+    return "".join(line for line in text.splitlines(keepends=True) if not HEADING.match(line))
+
+
+#: WikiText's tokenised typography and its ordinary form (``plain`` pre-training text).
+_TYPOGRAPHY = ((" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", "."), (" , ", ", "), (" . ", ". "), (" ; ", "; "),
+               (" : ", ": "), (" 's ", "'s "), (" n't ", "n't "), ("( ", "("), (" )", ")"), (" ! ", "! "),
+               (" ? ", "? "), (' " ', ' "'))
+
+
+def plain_text(text: str) -> str:
+    """``text`` without heading lines and in ordinary typography (``word, word-word.`` instead of
+    ``word , word @-@ word .``): the same kind of articles in another style."""
+    text = drop_headings(text)
+    for tokenised, plain in _TYPOGRAPHY:
+        text = text.replace(tokenised, plain)
+    return text
+
+
+def encode_text(tokenizer, text: str, rows: bool = False, batch_lines: int = 2000) -> np.ndarray:
+    """Token ids of ``text`` tokenised line by line (newlines kept) and concatenated.
+
+    ``rows=False``: blank lines are skipped and no special tokens are added. ``rows=True``, as the
+    authors' code did with the Hugging Face dataset: every line (row), blank ones included, goes
+    through the tokenizer with its special tokens (OPT's adds ``</s>`` at the start of each row).
+    """
+    lines = [line for line in text.splitlines(keepends=True) if rows or line.strip()]
     chunks = []
     for start in range(0, len(lines), batch_lines):
-        encoded = tokenizer(lines[start:start + batch_lines], add_special_tokens=False)["input_ids"]
+        encoded = tokenizer(lines[start:start + batch_lines], add_special_tokens=rows)["input_ids"]
         chunks.extend(np.asarray(ids, dtype=np.int64) for ids in encoded)
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
 
@@ -147,7 +186,19 @@ def ngram_stats(ids: np.ndarray, orders: Sequence[int] = (1, 2, 3, 4)) -> dict[s
         flat = grams.reshape(-1, n)
         stats[f"distinct_{n}"] = len(np.unique(flat, axis=0)) / len(flat)
         stats[f"repeat_{n}"] = float(np.mean([_repeat_fraction(row) for row in grams]))
+    if ids.shape[1] >= LOOP[0] and len(ids):
+        stats["loop_share"] = loop_share(ids)
     return stats
+
+
+#: A sequence loops when some 4-gram occurs in it 4 or more times.
+LOOP = (4, 4)
+
+
+def loop_share(ids: np.ndarray, n: int = LOOP[0], times: int = LOOP[1]) -> float:
+    """Share of sequences (rows of ``ids``) in which some ``n``-gram occurs ``times`` times or more."""
+    grams = np.lib.stride_tricks.sliding_window_view(ids, n, axis=1)
+    return float(np.mean([np.unique(row, axis=0, return_counts=True)[1].max() >= times for row in grams]))
 
 
 def _repeat_fraction(grams: np.ndarray) -> float:

@@ -18,9 +18,9 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from .devices import autocast
+from .progress import progress_bar
 
 SCRATCH = "scratch"
 
@@ -103,8 +103,7 @@ def sequence_nll(model, ids: np.ndarray, device: torch.device, batch_size: int =
     """Mean next-token negative log-likelihood (nats) of every row of ``ids``; exp of it is its perplexity."""
     model.eval()
     out = []
-    for index in tqdm(_batches(len(ids), batch_size), desc="scoring", disable=not progress, leave=False,
-                      mininterval=10.0):
+    for index in progress_bar(iterable=_batches(len(ids), batch_size), desc="scoring", enabled=progress):
         batch = torch.as_tensor(ids[index], device=device)
         with autocast(device):
             logits = model(input_ids=batch).logits[:, :-1]
@@ -132,8 +131,7 @@ def train(model, ids: np.ndarray, valid: np.ndarray, epochs: int, lr: float, lr_
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=lr_min)
     history, best = [], None
-    bar = tqdm(total=epochs * len(_batches(len(ids), batch_size)), desc=desc, disable=not progress,
-               leave=False, mininterval=10.0)
+    bar = progress_bar(total=epochs * len(_batches(len(ids), batch_size)), desc=desc, enabled=progress)
     for _ in range(epochs):
         model.train()
         for index in _batches(len(ids), batch_size, rng.permutation(len(ids))):
@@ -171,8 +169,7 @@ def continue_prompts(model, prompts: Sequence[np.ndarray], new_tokens: int, num_
     """Exactly ``new_tokens`` tokens continuing each prompt by beam search; shape (n, new_tokens)."""
     model.eval()
     out = []
-    for index in tqdm(_batches(len(prompts), batch_size), desc="generating", disable=not progress,
-                      leave=False, mininterval=10.0):
+    for index in progress_bar(iterable=_batches(len(prompts), batch_size), desc="generating", enabled=progress):
         ids, mask = left_pad([prompts[i] for i in index], pad_id)
         with autocast(device):
             result = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),

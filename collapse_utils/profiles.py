@@ -79,7 +79,8 @@ BEYOND = {
 }
 
 LM_SHARED = dict(block_size=64, num_beams=5, new_tokens=64, repetition_penalty=3.0, lr_min=1e-6,
-                 example_phrase="some started before")
+                 example_phrase="some started before", headings=True, row_special_tokens=False,
+                 keep_real_redraw=True, pretrain_text="wikitext", workers=1)
 LM = {
     "smoke": {**LM_SHARED, **dict(model_name="scratch", vocab_size=512, d_model=32, n_layers=1, n_heads=2,
                                   ffn_dim=64, pretrain_blocks=128, pretrain_epochs=1, pretrain_lr=1e-3,
@@ -89,13 +90,13 @@ LM = {
                                   n_generations=2, n_runs=1, gen_batch_size=32, histogram_generations=[0, 1, 2],
                                   keep_all_models=True, threads=1)},
     "default": {**LM_SHARED, **dict(model_name="scratch", vocab_size=2048, d_model=128, n_layers=2, n_heads=4,
-                                    ffn_dim=512, pretrain_blocks=20000, pretrain_epochs=1, pretrain_lr=1e-3,
+                                    pretrain_text="plain", ffn_dim=512, pretrain_blocks=40000, pretrain_epochs=1, pretrain_lr=1e-3,
                                     data_variant="auto", text_limit=0, n_train_blocks=256, n_valid_blocks=128,
                                     n_test_blocks=512, lr=5e-4, batch_size=16,
                                     policies=["replace", "keep_real:0.1", "accumulate"], epochs=[5, 10, 5],
                                     n_generations=9, n_runs=1, gen_batch_size=64,
                                     histogram_generations=[0, 1, 2, 3, 5, 9], keep_all_models=True, threads=1)},
-    "paper": {**LM_SHARED, **dict(model_name="facebook/opt-125m", vocab_size=50272, d_model=768, n_layers=12,
+    "paper": {**LM_SHARED, **dict(row_special_tokens=True, model_name="facebook/opt-125m", vocab_size=50272, d_model=768, n_layers=12,
                                   n_heads=12, ffn_dim=3072, pretrain_blocks=0, pretrain_epochs=1,
                                   pretrain_lr=1e-3, data_variant="raw", text_limit=0, n_train_blocks=0,
                                   n_valid_blocks=0, n_test_blocks=0, lr=2e-5, batch_size=128,
@@ -156,7 +157,32 @@ WHY: dict[str, dict[str, str]] = {
         "shown_generations": "every generation of the run",
         "threads": "one torch thread: the two CPU cores are shared with other jobs; on a GPU it does not matter",
     },
-    "05_opt125m_wikitext2": {},
+    "05_opt125m_wikitext2": {
+        "model_name": "facebook/opt-125m cannot be downloaded here and ten fine-tunings of 125M parameters do not fit "
+                      "2 CPU cores: a small OPTForCausalLM (same class and code path) is pre-trained here instead",
+        "vocab_size": "a byte-level BPE trained on the training split: OPT's 50k-token softmax would dominate the "
+                      "cost of training and beam search of a small model",
+        "d_model": "model scaled down to the CPU budget (configuration search: benchmarks/lm_search.csv)",
+        "n_layers": "model scaled down to the CPU budget (configuration search: benchmarks/lm_search.csv)",
+        "n_heads": "model scaled down to the CPU budget",
+        "ffn_dim": "model scaled down to the CPU budget",
+        "pretrain_blocks": "the stand-in model is pre-trained here on training articles the fine-tuning never sees "
+                           "(OPT-125m: 180B tokens pre-trained by Meta)",
+        "pretrain_text": "pre-training text differs from the fine-tuning text, as OPT's did from WikiText-2: the other "
+                         "articles in ordinary typography, without WikiText's headings and ' @-@ ', ' , ' spacing",
+        "data_variant": "the raw training split is not available offline; the tokenized WikiText-2 (rare words as "
+                        "<unk>) has all three splits",
+        "row_special_tokens": "the scratch tokenizer has no BOS convention; blank rows are skipped",
+        "n_train_blocks": "a random run of training articles, so that ten rounds of 5-beam generation fit the budget",
+        "n_valid_blocks": "a random subset of the validation blocks (checkpoint selection), for speed",
+        "n_test_blocks": "a random subset of the test blocks (the same for every model), for speed",
+        "lr": "a small model with few optimiser steps per epoch needs a larger rate to move at all",
+        "batch_size": "few training blocks: a smaller batch gives several optimiser steps per epoch",
+        "n_runs": "3 runs per setting fit the budget (the paper: 5)",
+        "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
+        "keep_all_models": "the paper profile keeps only model 0 and the latest model (0.5 GB each)",
+        "threads": "CPU threads: 1 on a shared 2-core machine (torch slows down many-fold when threads compete)",
+    },
     "06_beyond": {
         "n_chains": "2000 chains give collapse-time means to about 2 %",
         "sweep_chains": "1000 chains per share of real data give stationary levels to about 3 %",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -234,3 +235,93 @@ def test_paper_profile_runs_a_saved_model_through_from_pretrained(tiny_folder):
         assert (chain / "gen_00" / "model").exists() and (chain / "gen_02" / "model").exists()
         assert not (chain / "gen_01" / "model").exists()  # intermediate checkpoints are dropped
     assert sizes == {"replace": (20, 0), "keep_real": (20, 2), "accumulate": (60, 20)}
+
+
+def test_articles_and_headings_by_hand():
+    text = " \n = A = \n \n a1 \n = = A.1 = = \n a2 \n = B = \n b1 \n = = = B.1.1 = = = \n"
+    assert lm_data.split_articles("intro\n" + text) == [" = A = \n \n a1 \n = = A.1 = = \n a2 \n",
+                                                        " = B = \n b1 \n = = = B.1.1 = = = \n"]
+    assert lm_data.drop_headings(text) == " \n \n a1 \n a2 \n b1 \n"
+    assert lm_data.drop_headings(" x = y = z \n") == " x = y = z \n"  # an equation inside a line is text
+
+
+def test_fine_tuning_and_pre_training_use_disjoint_articles():
+    articles = [np.full(n, i) for i, n in enumerate([50, 70, 30, 90, 40, 60])]  # article i holds tokens == i
+    rng = np.random.default_rng(5)
+    finetune, pretrain = lm.split_finetune_pretrain(articles, 8, 10, 10, rng)
+    assert finetune.shape == (8, 10) and pretrain.shape == (10, 10)
+    assert not set(np.unique(finetune)) & set(np.unique(pretrain))
+    order = np.random.default_rng(5).permutation(6)
+    assert finetune[0, 0] == order[0]  # fine-tuning starts with the first article of the seeded order
+    whole, none = lm.split_finetune_pretrain(articles, 0, 0, 10, None)
+    assert whole.shape == (34, 10) and none.shape == (0, 10)  # all 340 tokens in their own order
+    np.testing.assert_array_equal(whole.ravel(), np.concatenate(articles))
+    with pytest.raises(ValueError, match="exceeds the 34 training blocks"):
+        lm.split_finetune_pretrain(articles, 8, 30, 10, rng)
+
+
+class RowTokenizer:
+    """A stand-in tokenizer: one id per character, ``</s>`` (id 1) first when special tokens are added."""
+
+    def __call__(self, lines, add_special_tokens):
+        return {"input_ids": [[1] * add_special_tokens + [ord(c) for c in line] for line in lines]}
+
+
+def test_rows_are_tokenised_with_special_tokens_as_in_the_authors_code():
+    text = "ab\n\ncd\n"
+    np.testing.assert_array_equal(lm_data.encode_text(RowTokenizer(), text), [97, 98, 10, 99, 100, 10])
+    np.testing.assert_array_equal(lm_data.encode_text(RowTokenizer(), text, rows=True),
+                                  [1, 97, 98, 10, 1, 10, 1, 99, 100, 10])  # the blank row too
+
+
+def test_loop_share_by_hand():
+    loop = [5, 6, 7, 8] * 4 + [9]  # the 4-gram (5, 6, 7, 8) four times
+    almost = [5, 6, 7, 8] * 3 + [1, 2, 3, 4, 9]
+    assert lm_data.loop_share(np.array([loop, almost, list(range(17))])) == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("redraw", [True, False])
+def test_keep_real_draws_new_real_blocks_each_generation_or_keeps_one_subset(tiny_folder, redraw):
+    overrides = tiny_overrides(tiny_folder, policies=["keep_real:0.1"], epochs=[1], new_tokens=16,
+                               n_train_blocks=40, keep_real_redraw=redraw)
+    run = start_run(NOTEBOOK, "smoke", overrides)
+    lm.run_experiment(run, progress=False)
+    chain = lm.chain_dir(run, KeepReal(0.1), 1, 0)
+    kept = [lm_data.Blocks.load(chain / f"gen_{g:02d}" / "data.npz") for g in (1, 2)]
+    kept = [{tuple(row) for row in blocks.ids[blocks.real]} for blocks in kept]
+    assert [len(k) for k in kept] == [4, 4]
+    assert (kept[0] != kept[1]) == redraw  # 4 of 40 twice: the same subset by chance has probability 1e-5
+
+
+def _tidy(ppl: dict[str, list[list[float]]], zero: float) -> pd.DataFrame:
+    rows = [("pretrained", 0, 0, zero)] + [(setting, run, g, value) for setting, runs in ppl.items()
+                                           for run, curve in enumerate(runs) for g, value in enumerate(curve)]
+    return pd.DataFrame(rows, columns=["setting", "run", "generation", "test_perplexity"])
+
+
+def test_fig1_points_by_hand():
+    tests = _tidy({"replace, 5 epochs": [[10, 12, 20], [11, 13, 21], [12, 14, 22]],
+                   "keep_real_10%, 10 epochs": [[10, 11, 11], [10, 11, 12], [11, 12, 12]]}, 15.0)
+    sequences = pd.DataFrame({"setting": "replace, 5 epochs", "run": 0, "generation": np.repeat([0, 1, 2], 100),
+                              "perplexity": np.concatenate([np.full(100, 50.0), np.full(100, 20.0),
+                                                            np.r_[np.full(95, 5.0), np.full(5, 500.0)]])})
+    ngrams = pd.DataFrame({"setting": "replace, 5 epochs", "run": 0, "generation": [0, 1, 2],
+                           "distinct_2": [0.6, 0.31, 0.1], "repeat_4": 0.0, "loop_share": [0.0, 0.05, 0.5]})
+    points = lm.fig1_points(tests, sequences, ngrams, late=(2,))
+    assert points["met"].tolist() == [True, True, True, True, True, True]
+    assert points.loc[1, "margin_se"] == pytest.approx((15 / 1.3 - 11) / (1 / np.sqrt(3)))
+    assert "ratio 1.36" in points.loc[1, "measured"]
+    assert points.loc[2, "margin_se"] == pytest.approx(2 / (1 / np.sqrt(3)))  # generation 1 - model 0: 2, sd 1
+    assert lm.fig1_points(_tidy({"replace, 5 epochs": [[10, 12, 20]]}, 12.0), sequences, ngrams)["met"].tolist() == [
+        False, False, False, True, True, False]  # ratio 1.2; generation 1 not below zero-shot; no keep-real: point 3
+
+
+def test_two_worker_processes_give_the_same_results_as_one(tiny_folder, monkeypatch, tmp_path):
+    overrides = tiny_overrides(tiny_folder, policies=["replace", "keep_real:0.1"], epochs=[1, 1], new_tokens=16,
+                               n_generations=1, histogram_generations=[0, 1])
+    one = lm.run_experiment(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(tmp_path / "two"))
+    two = lm.run_experiment(start_run(NOTEBOOK, "smoke", {**overrides, "workers": 2}), progress=False)
+    pd.testing.assert_frame_equal(one.metrics.drop(columns=["train_seconds", "sample_seconds"]),
+                                  two.metrics.drop(columns=["train_seconds", "sample_seconds"]))
+    pd.testing.assert_frame_equal(one.sequences, two.sequences)

@@ -1,0 +1,55 @@
+"""Configuration search for notebook 05's default profile (issue 9): one short chain per configuration.
+
+    python benchmarks/lm_search.py NAME key=value ...   # appends one row to benchmarks/lm_search.csv
+
+Runs the default profile with the given overrides on one Replace chain (5 epochs, seed 0) for
+``n_generations`` (default 2) generations and records what decides points 1, 2 and 5 of issue 9:
+zero-shot and model-0 test perplexity (point 1: ratio >= 1.3), test perplexity of generations 1
+and 2 (point 2: rising, generation 1 below the pre-trained model), distinct bigrams of the real
+blocks and of generation 1's data, and the share of generation-1 sequences with a 4-gram
+repeated 4 or more times (point 5). Wall time includes pre-training unless it was cached.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from collapse_utils import lm
+from collapse_utils.cli import parse_params
+from collapse_utils.run import start_run
+
+CSV = Path(__file__).with_name("lm_search.csv")
+
+
+def summarise(results: lm.LMResults) -> dict:
+    """The numbers of one short chain that decide points 1, 2 and 5."""
+    m = results.metrics.set_index("generation")
+    seq = results.sequences.groupby("generation")["ppl"]
+    row = {"zero_shot": results.zero_shot, **{f"test_ppl_{g}": m.loc[g, "test_ppl"] for g in m.index},
+           "distinct_2_real": m.loc[0, "distinct_2"], "distinct_2_gen1": m.loc[1, "distinct_2"],
+           "loop_share_gen1": m.loc[1, "loop_share"], "median_seq_ppl_real": seq.median()[0],
+           "median_seq_ppl_gen1": seq.median()[1], "example_gen0": m.loc[0, "example"][:160].replace("\n", " ")}
+    row["point1"] = row["zero_shot"] / row["test_ppl_0"] >= 1.3
+    row["point2_gen1_below_pretrained"] = row["test_ppl_1"] < row["zero_shot"]
+    row["point5"] = row["loop_share_gen1"] < 0.1 and row["distinct_2_gen1"] >= 0.5 * row["distinct_2_real"]
+    return row
+
+
+def main(name: str, params: list[str]) -> None:
+    overrides = {"policies": ["replace"], "epochs": [5], "n_generations": 2, "n_runs": 1,
+                 "histogram_generations": [0], **parse_params(params)}
+    start = time.monotonic()
+    results = lm.run_experiment(start_run("05_opt125m_wikitext2", "default", overrides), progress=False)
+    row = {"name": name, "overrides": " ".join(params), **summarise(results),
+           "minutes": (time.monotonic() - start) / 60}
+    frame = pd.DataFrame([row])
+    frame.to_csv(CSV, mode="a", header=not CSV.exists(), index=False, float_format="%.4g")
+    print(frame.T.to_string())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])
