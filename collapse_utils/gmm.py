@@ -614,7 +614,7 @@ def plot_over_generations(frame: pd.DataFrame, metric: str, ylabel: str, ax: "pl
         band_plot(ax, quantile_bands(rows, metric, ["generation"]), "generation", label=label, color=style["color"],
                   alpha=0.15)
         ax.lines[-1].set_linestyle(style.get("linestyle", "-"))
-    ax.set(yscale="log", xlabel="generation", ylabel=ylabel)
+    ax.set(yscale="log", xlabel="generation", ylabel=f"{ylabel}\nmedian and 5–95 % of chains")
     if legend:
         ax.legend(fontsize=8, ncol=2)
     return ax.figure
