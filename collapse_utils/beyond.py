@@ -137,8 +137,8 @@ def plot_collapse_times(table: pd.DataFrame, threshold: float) -> tuple[plt.Figu
     ax.fill_between(table["m"], table["low"], table["high"], alpha=0.2, lw=0, label="5–95% of chains")
     ax.plot(table["m"], table["median"], "o-", ms=4, label="median")
     ax.errorbar(table["m"], table["mean"], yerr=2 * table["sem"], fmt="s", ms=3, capsize=2, label="mean ± 2 s.e.")
-    ax.plot(table["m"], table["wald"], "k--", lw=1, label=r"bounds on the mean: Wald $\ln t/a(M)$ (lower),")
-    ax.plot(table["m"], table["lorden"], "k:", lw=1, label="Lorden (upper)")
+    ax.plot(table["m"], table["wald"], "k--", lw=1, label=r"lower bound on the mean, $\ln t/a(M)$ (Wald)")
+    ax.plot(table["m"], table["lorden"], "k:", lw=1, label="upper bound on the mean (Lorden)")
     ax.set(xscale="log", yscale="log", xlabel="sample size M",
            ylabel=f"generations until variance < {threshold:g}")
     ax.legend(frameon=False, fontsize=8)

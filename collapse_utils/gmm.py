@@ -107,6 +107,31 @@ def log_det_variance_step(n: int | np.ndarray, d: int = 2) -> np.ndarray:
     return sum(polygamma(1, (n - i) / 2) for i in range(1, d + 1))
 
 
+def mardia_kurtosis(mix: Mixture) -> np.ndarray:
+    """Mardia's kurtosis E[(zᵀz)²] of each chain's mixture, z its whitened point (Gaussian: d(d+2)).
+
+    For component k with offset a = μ_k − μ̄ and P the inverse total covariance, the quadratic form
+    (a + y)ᵀP(a + y), y ~ N(0, Σ_k), has second moment (aᵀPa + tr PΣ_k)² + 2 tr (PΣ_k)² + 4 aᵀPΣ_kPa.
+    """
+    precision = np.linalg.inv(total_covariance(mix))
+    mean = np.einsum("ck,cki->ci", mix.weights, mix.means)
+    offset = mix.means - mean[:, None, :]
+    ps = precision[:, None] @ mix.covs  # (C, K, d, d)
+    c = np.einsum("cki,cij,ckj->ck", offset, precision, offset)
+    t1 = np.einsum("ckii->ck", ps)
+    t2 = np.einsum("ckij,ckji->ck", ps, ps)
+    s = np.einsum("cki,ckij,cjl,ckl->ck", offset, ps, precision, offset)
+    return np.einsum("ck,ck->c", mix.weights, (c + t1) ** 2 + 2 * t2 + 4 * s)
+
+
+def log_det_step_with_kurtosis(n: int, kurtosis: np.ndarray, d: int = 2) -> np.ndarray:
+    """Expected change of log det per generation when the N points come from a distribution of Mardia
+    kurtosis β₂ rather than a Gaussian: to first order in 1/N, E log det S − log det Σ = −[d + (β₂ − d)/2]/N
+    (a delta-method expansion; for β₂ = d(d+2) it is the Wishart value), so the excess kurtosis adds
+    −(β₂ − d(d+2))/(2N) to :func:`log_det_step`."""
+    return log_det_step(n, d) - (np.asarray(kurtosis) - d * (d + 2)) / (2 * n)
+
+
 def log_det_theory(generations: np.ndarray, n_samples: int, n_real: int, d: int = 2) -> np.ndarray:
     """E log det Σₙ of the total covariance at each generation when the truth is N(0, I_d): generation 0
     is fitted on ``n_real`` real points, each later one on ``n_samples`` samples of the one before
@@ -614,7 +639,7 @@ def plot_over_generations(frame: pd.DataFrame, metric: str, ylabel: str, ax: "pl
         band_plot(ax, quantile_bands(rows, metric, ["generation"]), "generation", label=label, color=style["color"],
                   alpha=0.15)
         ax.lines[-1].set_linestyle(style.get("linestyle", "-"))
-    ax.set(yscale="log", xlabel="generation", ylabel=ylabel)
+    ax.set(yscale="log", xlabel="generation", ylabel=f"{ylabel}\nmedian and 5–95 % of chains")
     if legend:
         ax.legend(fontsize=8, ncol=2)
     return ax.figure
@@ -635,7 +660,8 @@ def plot_start_ablation(frame: pd.DataFrame, metric: str, ylabel: str) -> "plt.F
 
 def plot_reg_covar_sweep(frame: pd.DataFrame, settings: GMMSettings) -> "plt.Figure":
     """Left: mean over chains of log det of the total covariance per (N, reg_covar), with the Wishart
-    theory (mean-type, dashed, one legend entry). Right: median squared L2 distance per (N, reg_covar)."""
+    theory for Gaussian data (mean-type, dashed) and the prediction from the mixtures' own kurtosis for the
+    smallest reg_covar (dotted). Right: median squared L2 distance per (N, reg_covar)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -652,11 +678,30 @@ def plot_reg_covar_sweep(frame: pd.DataFrame, settings: GMMSettings) -> "plt.Fig
     generations = np.arange(settings.n_generations + 1)
     for i, n in enumerate(sizes):
         left.plot(generations, log_det_theory(generations, n, settings.n_real), color=colours[n], lw=0.8,
-                  linestyle=(0, (4, 3)), label="Wishart theory (no reg_covar)" if i == 0 else None)
+                  linestyle=(0, (4, 3)), label="Wishart theory (Gaussian data, no reg_covar)" if i == 0 else None)
+        rows = frame[(frame.n_samples == n) & (frame.reg_covar == min(regs))]
+        predicted = log_det_kurtosis_prediction(rows, n, settings.n_real)
+        left.plot(predicted.index, predicted.to_numpy(), color="k", lw=0.8, linestyle=(0, (1, 2)),
+                  label=f"with the mixtures' own kurtosis (reg_covar={min(regs):g})" if i == 0 else None)
     left.set(xlabel="generation", ylabel="mean over chains of log det Σ (total)")
     right.set(xlabel="generation", ylabel="median squared L2 distance to generation 0", yscale="log")
     left.legend(fontsize=8)
     return fig
+
+
+def log_det_kurtosis_prediction(rows: pd.DataFrame, n_samples: int, n_real: int) -> pd.Series:
+    """Mean over chains of the predicted E log det Σ per recorded generation, each chain's drift taken from
+    its own recorded mixtures' Mardia kurtosis (:func:`log_det_step_with_kurtosis`, left Riemann sum over
+    the recorded generations); ``rows`` are one Replace condition's rows, generation 0 included."""
+    rows = rows.sort_values(["chain", "generation"])
+    kurtosis = mardia_kurtosis(mixture_from_columns(rows))
+    frames = []
+    for chain, part in rows.assign(kurtosis=kurtosis).groupby("chain"):
+        generations = part["generation"].to_numpy()
+        drift = log_det_step_with_kurtosis(n_samples, part["kurtosis"].to_numpy())
+        path = log_det_step(n_real) + np.concatenate([[0.0], np.cumsum(drift[:-1] * np.diff(generations))])
+        frames.append(pd.Series(path, index=generations))
+    return pd.concat(frames).groupby(level=0).mean().rename_axis("generation")
 
 
 def reg_covar_sweep_data(frame: pd.DataFrame, settings: GMMSettings) -> pd.DataFrame:
@@ -668,6 +713,13 @@ def reg_covar_sweep_data(frame: pd.DataFrame, settings: GMMSettings) -> pd.DataF
     theory = [pd.DataFrame({"n_samples": n, "reg_covar": 0.0, "generation": generations, "metric": "log_det_total",
                             "statistic": "theory_mean", "value": log_det_theory(generations, n, settings.n_real)})
               for n in sorted(frame.n_samples.unique())]
+    smallest = frame.reg_covar.min()
+    for n in sorted(frame.n_samples.unique()):
+        predicted = log_det_kurtosis_prediction(frame[(frame.n_samples == n) & (frame.reg_covar == smallest)], n,
+                                                settings.n_real)
+        theory.append(pd.DataFrame({"n_samples": n, "reg_covar": smallest, "generation": predicted.index,
+                                    "metric": "log_det_total", "statistic": "kurtosis_prediction_mean",
+                                    "value": predicted.to_numpy()}))
     return pd.concat([measured, *theory], ignore_index=True)
 
 

@@ -136,7 +136,7 @@ WHY: dict[str, dict[str, str]] = {
     },
     "02_gaussian": {"n_chains": "1000 chains per setting give bands and tests against theory; 10000 in the paper profile"},
     "03_gmm": {
-        "sample_sizes": "N = 50 000 and 200 000 cost 5-20x more than all the rest together; the paper profile runs them",
+        "sample_sizes": "N = 50 000 and 200 000 take hours on a CPU, several times all the rest together; the paper profile runs them",
         "accumulate_generations": "Accumulate's pool grows by N per generation, so its cost grows quadratically",
         "warm_start_ablation": "an ablation beside the authors' procedure: EM warm-started from the previous fit",
         "reg_covar_sweep": "shows that reg_covar = 1e-6 (the authors' default too) sets the late L2 plateau",
