@@ -227,29 +227,32 @@ def settings_class(notebook: str) -> type:
 def load_settings(notebook: str, profile: str, overrides: dict[str, Any] | None = None) -> Any:
     """Settings of ``notebook`` under ``profile``, with ``overrides`` applied and validated."""
     values = dict(PROFILES[check_notebook(notebook)][check_profile(profile)])
+    hints = typing.get_type_hints(settings_class(notebook))
     for key, value in (overrides or {}).items():
         if key not in values:
             raise ValueError(f"{notebook} has no setting {key!r}; its settings are: {', '.join(values)}")
-        values[key] = coerce_like(values[key], value, key)
+        values[key] = coerce(hints[key], value, key)
     return settings_class(notebook)(**values)
 
 
-def coerce_like(template: Any, value: Any, key: str) -> Any:
-    """Convert ``value`` (often a command-line string) to the type of ``template``."""
-    if isinstance(value, str) and not isinstance(template, str):
-        if isinstance(template, list):
-            items = [item for item in value.split(",") if item.strip()]
-            return [coerce_like(template[0] if template else "", item.strip(), key) for item in items]
-        if isinstance(template, bool):
-            if value.lower() in ("true", "1", "yes"):
-                return True
-            if value.lower() in ("false", "0", "no"):
-                return False
-            raise ValueError(f"setting {key!r} expects true or false, got {value!r}")
+def coerce(hint: Any, value: Any, key: str) -> Any:
+    """Convert ``value`` (often a command-line string) to the declared type ``hint`` of setting ``key``."""
+    if not isinstance(value, str) or hint is str:
+        return value
+    if typing.get_origin(hint) is list:
+        item_type = (typing.get_args(hint) or (str,))[0]
+        return [coerce(item_type, item.strip(), key) for item in value.split(",") if item.strip()]
+    if hint is bool:
+        if value.lower() in ("true", "1", "yes"):
+            return True
+        if value.lower() in ("false", "0", "no"):
+            return False
+        raise ValueError(f"setting {key!r} expects true or false, got {value!r}")
+    if hint in (int, float):
         try:
-            return type(template)(value) if not isinstance(template, int) else _to_int(value)
+            return _to_int(value) if hint is int else float(value)
         except ValueError:
-            kind = "an integer" if isinstance(template, int) else "a number"
+            kind = "an integer" if hint is int else "a number"
             raise ValueError(f"setting {key!r} expects {kind}, got {value!r}") from None
     return value
 
@@ -274,10 +277,17 @@ def settings_table(notebook: str, profile: str = "default", overrides: dict[str,
     rows = []
     for name, value in as_dict(settings).items():
         same = value == paper[name]
-        rows.append({"setting": name, "type": _type_name(hints.get(name)), "this run": value, "paper": paper[name],
-                     "why": "same" if same else WHY[notebook].get(name, "")})
+        rows.append({"setting": name, "type": _type_name(hints.get(name)), "this run": show_value(value),
+                     "paper": show_value(paper[name]), "why": "same" if same else WHY[notebook].get(name, "")})
     return pd.DataFrame(rows).set_index("setting")
 
 
+def show_value(value: Any) -> str:
+    """A setting's value as text: numbers in their shortest exact form, lists comma-separated."""
+    if isinstance(value, list):
+        return ", ".join(show_value(item) for item in value) or "(none)"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+    return getattr(hint, "__name__", None) if typing.get_origin(hint) is None else str(hint).replace("typing.", "")

@@ -12,7 +12,7 @@ import pytest
 
 from collapse_utils import cli
 from collapse_utils.paths import REPO_ROOT
-from collapse_utils.profiles import PROFILE_NAMES, PROFILES, WHY, load_settings, notebook_names, settings_table
+from collapse_utils.profiles import PROFILE_NAMES, PROFILES, WHY, load_settings, notebook_names, settings_table, show_value
 
 
 @pytest.mark.parametrize("notebook", sorted(PROFILES))
@@ -82,7 +82,7 @@ def test_show_lists_every_setting_with_value_type_paper_value_and_reason(capsys)
     assert header == ["type", "this", "run", "paper", "why"]
     for name, value in load_settings("02_gaussian", "default").__dict__.items():
         row = next(line for line in out.splitlines() if line.startswith(name + " "))
-        assert str(value).replace("'", "") in row
+        assert show_value(value) in row
     assert WHY["02_gaussian"]["n_chains"] in out
 
 
