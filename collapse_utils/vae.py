@@ -601,7 +601,8 @@ def _by_generation(ax: plt.Axes, metrics: pd.DataFrame, column: str, title: str,
     if real_value is not None:
         ax.axhline(real_value, color="grey", ls="--", lw=1, label="real images")
         frames.append(_long(column, "real images", np.nan, np.nan, "value", [real_value]))
-    ax.set(xlabel="generation", ylabel=ylabel, title=f"{title} (line: mean, band: min–max of {n_runs} runs)")
+    spread = "one run" if n_runs == 1 else f"line: mean, band: min–max of {n_runs} runs"
+    ax.set(xlabel="generation", ylabel=ylabel, title=f"{title} ({spread})")
     ax.title.set_fontsize(9)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=7)
@@ -619,7 +620,7 @@ def plot_training(models: pd.DataFrame, test_loss: pd.DataFrame, paper_loss: flo
     ax_0.axhline(test_loss["test_loss"].mean(), color="C1", ls=":", label="test images, mean of runs")
     ax_0.axhline(paper_loss, color="black", ls="--", lw=1, label=f"authors (30 epochs of 60,000): ≈ {paper_loss:.0f}")
     ax_0.set(xlabel="epoch", ylabel="nats per image (BCE + KL)", title="generation 0 (real MNIST)")
-    ax_0.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_0.set_xticks(epochs)
     ax_0.legend(fontsize=7)
     frames = [_long("generation0_loss", "training", 0, epochs, "mean", curves.mean(axis=0)),
               _long("generation0_loss", "test images", 0, np.nan, "mean", [test_loss["test_loss"].mean()]),
