@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from .run import Run
 
 _EPS = 10 * np.finfo(np.float64).eps  # added to component masses, as scikit-learn does
-RESULTS_VERSION = 3  # part of the cache key: bump it when the recorded columns change
 
 
 @dataclass(frozen=True)
@@ -587,7 +586,7 @@ def run_all(run: "Run", progress: bool = True) -> pd.DataFrame:
             frame = run_condition(settings, condition, real, rng, checkpoint, progress)
             checkpoint.unlink(missing_ok=True)  # the cached frame replaces it
             return frame
-        frames.append(run.cached("chains", compute, **condition._asdict(), version=RESULTS_VERSION))
+        frames.append(run.cached("chains", compute, **condition._asdict()))
     return pd.concat(frames, ignore_index=True)
 
 

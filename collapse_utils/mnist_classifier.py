@@ -9,6 +9,7 @@ the classifier's penultimate feature space (the idea of the FID, with an MNIST n
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .cache import atomic_write_json, atomic_write_stream, result_dir
+from .cache import load_or_report, save_verified, store_dir
 
 N_CLASSES = 10
 FEATURE_DIM = 128
@@ -96,7 +97,7 @@ def accuracy(model: Classifier, images: np.ndarray, labels: np.ndarray, device: 
 
 def cache_folder(train_size: int, epochs: int, seed: int) -> Path:
     """Cache folder of the classifier trained with these settings (shared by every profile)."""
-    return result_dir("mnist_classifier", "any_profile", {"train_size": train_size, "epochs": epochs, "seed": seed})
+    return store_dir("mnist_classifier", {"train_size": train_size, "epochs": epochs, "seed": seed}, code=(__name__,))
 
 
 def load_or_train(folder: Path, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
@@ -107,16 +108,21 @@ def load_or_train(folder: Path, train: tuple[np.ndarray, np.ndarray], test: tupl
     """
     weights, record_path = folder / "classifier.pt", folder / "classifier.json"
     model = Classifier().to(device)
-    if weights.exists() and record_path.exists() and not force:
-        model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
-        return model.eval(), json.loads(record_path.read_text())
+    state = None if force else load_or_report(weights, lambda content: torch.load(
+        io.BytesIO(content), map_location=device, weights_only=True))
+    record = None if force else load_or_report(record_path, json.loads)
+    if state is not None and record is not None:
+        model.load_state_dict(state)
+        return model.eval(), record
     start = time.monotonic()
     model = train_classifier(*train, epochs=epochs, seed=seed, device=device)
     record = {"test_accuracy": accuracy(model, *test, device), "train_size": len(train[0]),
               "test_size": len(test[0]), "epochs": epochs, "seed": seed,
               "train_seconds": round(time.monotonic() - start, 2)}
-    atomic_write_stream(weights, lambda f: torch.save(model.state_dict(), f))
-    atomic_write_json(record_path, record)
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    save_verified(weights, buffer.getvalue())
+    save_verified(record_path, json.dumps(record, indent=2).encode())
     return model, record
 
 

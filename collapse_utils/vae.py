@@ -18,6 +18,7 @@ uninterrupted runs give the same weights.
 
 from __future__ import annotations
 
+import io
 import math
 import shutil
 import time
@@ -32,8 +33,9 @@ import torch
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 from torch.nn import functional as F
+
 from . import mnist_classifier as mc
-from .cache import atomic_write_stream, result_dir
+from .cache import CorruptFileError, load_or_report, save_verified, store_dir
 from .paths import REPO_ROOT
 from .progress import progress_bar
 from .recursion import Policy, check_positive_int, parse_policy, policy_label
@@ -293,14 +295,23 @@ def train_vae(source: Source, settings: VAESettings, seed: int, device: torch.de
 
 
 def save_generation(path: Path, model: VAE, losses: list[float], seconds: float) -> None:
-    """Write one generation's weights, loss curve and training time atomically."""
-    atomic_write_stream(path, lambda f: torch.save({"state_dict": model.state_dict(), "losses": losses,
-                                                    "seconds": seconds}, f))
+    """Write one generation's weights, loss curve and training time atomically, with a checksum."""
+    buffer = io.BytesIO()
+    torch.save({"state_dict": model.state_dict(), "losses": losses, "seconds": seconds}, buffer)
+    save_verified(path, buffer.getvalue())
+
+
+def load_record(path: Path, device: torch.device | str = "cpu") -> dict | None:
+    """The record of :func:`save_generation` (weights under ``state_dict``); None if absent or damaged (reported)."""
+    return load_or_report(path, lambda content: torch.load(io.BytesIO(content), map_location=device,
+                                                           weights_only=True))
 
 
 def load_generation(path: Path, latent_dim: int, device: torch.device) -> tuple[VAE, dict]:
     """A generation saved by :func:`save_generation`: the model (eval mode) and its record."""
-    record = torch.load(path, map_location=device, weights_only=True)
+    record = load_record(path, device)
+    if record is None:
+        raise CorruptFileError(f"{path} is missing or damaged; rerun the notebook to retrain it")
     model = VAE(latent_dim).to(device)
     model.load_state_dict(record.pop("state_dict"))
     return model.eval(), record
@@ -331,7 +342,7 @@ def train_chain(real: torch.Tensor, policy: Policy, settings: VAESettings, rng: 
         if previous is not None:
             data, state = policy.training_data(ops, previous, state, settings.images_per_epoch, policy_rng)
         path = (folder.parent if generation == 0 else folder) / f"generation_{generation:03d}.pt"
-        if path.exists():
+        if load_record(path) is not None:
             previous, _ = load_generation(path, settings.latent_dim, device)
         else:
             start = time.monotonic()
@@ -342,9 +353,6 @@ def train_chain(real: torch.Tensor, policy: Policy, settings: VAESettings, rng: 
     return paths
 
 
-#: Bumped whenever a code change alters trained weights or metrics, so that stale caches are not loaded.
-CACHE_VERSION = 3
-
 #: The settings that change a chain's weights; the model cache is keyed by these (and the seed and device) only,
 #: so more runs, policies or generations, or other evaluation settings, reuse every generation already trained.
 TRAINING_KEYS = ("latent_dim", "epochs", "images_per_epoch", "train_size", "batch_size", "lr", "weight_decay", "beta")
@@ -353,7 +361,7 @@ TRAINING_KEYS = ("latent_dim", "epochs", "images_per_epoch", "train_size", "batc
 def models_folder(settings: VAESettings, seed: int, device: torch.device) -> Path:
     """Cache folder of the chains trained with these training settings, seed and device type."""
     key = {name: getattr(settings, name) for name in TRAINING_KEYS}
-    return result_dir("04_vae_mnist", "models", {**key, "seed": seed, "device": device.type, "version": CACHE_VERSION})
+    return store_dir("04_vae_mnist/models", {**key, "seed": seed, "device": device.type}, code=(__name__,))
 
 
 def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[..., np.random.Generator],
@@ -378,7 +386,7 @@ def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[
             paths = train_chain(real, parse_policy(text), settings, rng_for("chain", run), chain_dir, device,
                                 bar.update)
             for generation, path in enumerate(paths):
-                record = torch.load(path, map_location="cpu", weights_only=True)
+                record = load_record(path)
                 rows.append({"policy": label, "run": run, "generation": generation, "path": str(path),
                              "seconds": float(record["seconds"]), "final_loss": float(record["losses"][-1]),
                              "losses": [float(x) for x in record["losses"]]})

@@ -160,7 +160,7 @@ def test_chain_weights_the_real_pool_like_one_generation(mnist, tmp_path, monkey
 
 # ----------------------------------------------------------------------------- resumable chains
 
-def test_interrupted_chain_resumes_at_the_first_missing_generation(mnist, tmp_path, monkeypatch):
+def test_interrupted_chain_resumes_at_the_first_missing_generation(mnist, tmp_path, monkeypatch, capfd):
     settings = tiny_settings(epochs=1, images_per_epoch=32)
     real, policy = real_tensor(mnist[0][:128]), KeepReal(0.25)
     whole = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "whole" / "keep", CPU)
@@ -186,6 +186,13 @@ def test_interrupted_chain_resumes_at_the_first_missing_generation(mnist, tmp_pa
         left = vae.load_generation(a, 20, CPU)[0].state_dict()
         right = vae.load_generation(b, 20, CPU)[0].state_dict()
         assert all(torch.equal(left[k], right[k]) for k in left)
+    damaged = resumed[2]
+    damaged.write_bytes(damaged.read_bytes()[:100])  # a truncated model file is named and retrained
+    calls.clear()
+    again = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "resumed" / "keep", CPU)
+    assert len(calls) == 1 and str(damaged) in capfd.readouterr().err
+    left, right = (vae.load_generation(p, 20, CPU)[0].state_dict() for p in (whole[2], again[2]))
+    assert all(torch.equal(left[k], right[k]) for k in left)
 
 
 def test_model_cache_is_keyed_by_training_settings_only():
