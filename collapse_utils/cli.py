@@ -6,6 +6,7 @@
     collapse-utils figures                                                 # refreshes notebooks/, figures/
     collapse-utils clean-notebooks                                         # committed form of notebooks/
     collapse-utils report                                                  # static HTML site in build/report
+    collapse-utils badges                                                  # Colab/Binder badges for the README
 
 (``python -m collapse_utils`` is the same command.) A run writes its executed notebook and figures to
 ``runs/<notebook>/<profile>/`` (or ``--output DIR``). Only ``figures`` on the default profile, or
@@ -174,6 +175,7 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="rewrite the committed notebook and figures (default profile only)")
     clean = sub.add_parser("clean-notebooks", help="bring executed notebooks into their committed form")
     clean.add_argument("paths", nargs="*", type=Path, help="notebooks (default: every one in notebooks/)")
+    sub.add_parser("badges", help="README lines: open each notebook on Colab or Binder")
     report = sub.add_parser("report", help="build the static HTML report of the committed notebooks")
     report.add_argument("--output", type=Path, default=REPO_ROOT / "build" / "report")
     return parser
@@ -213,6 +215,8 @@ def _run(args: argparse.Namespace) -> None:
         _, warning = prepare(name, args.profile, overrides, args.seed)
         if warning:
             print(warning, file=sys.stderr)
+    if args.output is not None:
+        writable_folder(args.output)
     for name in names:
         start = time.monotonic()
         print(f"{name}: executing, profile {args.profile}", flush=True)
@@ -241,6 +245,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             for path in args.paths or [NOTEBOOKS_DIR / f"{n}.ipynb" for n in _existing_notebooks()]:
                 print(f"{path}: {'cleaned' if clean_notebook(path) else 'already clean'}")
+        elif args.command == "badges":
+            from .notebooks import badges, repository_url
+
+            if not (repository := repository_url()):
+                raise ValueError("pyproject.toml names no public repository: set [project.urls] Repository")
+            for name in _existing_notebooks():
+                print(f"- {name}: {badges(name, repository)}")
         elif args.command == "report":
             from .report import build_report
 
