@@ -102,13 +102,13 @@ def _strip_progress(text: str) -> str:
     return "\n".join(lines)
 
 
-def _relative(text: str, roots: list[str]) -> str:
-    for root in roots:
-        text = text.replace(root + "/", "").replace(root, ".")
+def _relative(text: str, roots: list[tuple[str, str]]) -> str:
+    for root, short in roots:
+        text = text.replace(root + "/", f"{short}/" if short != "." else "").replace(root, short)
     return text
 
 
-def _clean_outputs(outputs: list[dict], roots: list[str]) -> list[dict]:
+def _clean_outputs(outputs: list[dict], roots: list[tuple[str, str]]) -> list[dict]:
     cleaned: list[dict] = []
     for output in outputs:
         if output.get("output_type") == "stream":
@@ -132,15 +132,15 @@ def _clean_outputs(outputs: list[dict], roots: list[str]) -> list[dict]:
     return cleaned
 
 
-def _roots(metadata: dict) -> list[str]:
-    """Folders of the machine that executed the notebook, longest first."""
+def _roots(metadata: dict) -> list[tuple[str, str]]:
+    """Folders of the machine that executed the notebook (longest first) and what replaces them."""
     papermill = metadata.get("papermill", {})
-    roots = {str(REPO_ROOT)}
+    roots = {str(REPO_ROOT): "."}
     for key in ("input_path", "output_path"):
         if papermill.get(key):
-            roots.add(str(Path(papermill[key]).parent.parent))
-    roots.add(str(Path.home()))
-    return sorted((r for r in roots if r not in ("/", ".")), key=len, reverse=True)
+            roots[str(Path(papermill[key]).parent.parent)] = "."
+    roots.setdefault(str(Path.home()), "~")
+    return sorted(((r, s) for r, s in roots.items() if r not in ("/", ".")), key=lambda p: len(p[0]), reverse=True)
 
 
 def clean_notebook(path: Path, repository: str | None = None) -> bool:
