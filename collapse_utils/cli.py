@@ -199,6 +199,8 @@ def _show(notebook: str, profile: str, overrides: dict[str, str]) -> None:
     from .profiles import settings_table
 
     table = settings_table(notebook, profile, overrides)
+    if profile == "smoke":  # profiles.WHY explains the default profile; smoke is small on purpose
+        table.loc[table["why"] == "", "why"] = "smoke profile: tiny sizes for tests, same code paths"
     with pd.option_context("display.max_colwidth", 90, "display.width", 250, "display.max_rows", None):
         print(f"{notebook}, profile {profile}" + (f", overrides {overrides}" if overrides else ""))
         print(table.to_string())
