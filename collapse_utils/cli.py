@@ -95,7 +95,9 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
         raise ValueError("committed notebooks are default-profile runs: --in-place takes no --profile, "
                          "--param, --seed or --output")
     folder = writable_folder(Path(output_dir) if output_dir else runs_dir() / notebook / profile)
-    environment = {"COLLAPSE_PROGRESS": "lines"}
+    # progress as plain lines (collapse_utils.progress); no Hugging Face bars in the cell outputs
+    environment = {"COLLAPSE_PROGRESS": "lines", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+                   "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
     if not in_place and "COLLAPSE_FIGURES_DIR" not in os.environ:
         environment["COLLAPSE_FIGURES_DIR"] = str(writable_folder(folder / "figures").resolve())
     target = folder / f"{notebook}.ipynb"
