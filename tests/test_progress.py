@@ -53,7 +53,10 @@ def test_mode_comes_from_the_environment_or_the_terminal(monkeypatch):
     monkeypatch.setenv("COLLAPSE_PROGRESS", "bar")
     assert progress_mode() == "bar"
     monkeypatch.delenv("COLLAPSE_PROGRESS")
-    assert progress_mode() == "lines"  # pytest captures stderr: not a terminal
+    assert progress_mode() == "lines"  # pytest captures stderr: not a terminal, not a kernel
+    import ipykernel  # noqa: F401  (imported beside a kernel is not running in one)
+
+    assert not progress.in_kernel() and progress_mode() == "lines"
     monkeypatch.setenv("COLLAPSE_PROGRESS", "fancy")
     with pytest.raises(ValueError, match="COLLAPSE_PROGRESS must be one of bar, lines, off, got 'fancy'"):
         progress_mode()
