@@ -60,3 +60,22 @@ def test_mode_comes_from_the_environment_or_the_terminal(monkeypatch):
     monkeypatch.setenv("COLLAPSE_PROGRESS", "fancy")
     with pytest.raises(ValueError, match="COLLAPSE_PROGRESS must be one of bar, lines, off, got 'fancy'"):
         progress_mode()
+
+
+@pytest.mark.notebook
+def test_a_live_kernel_gets_bars_when_widgets_are_installed(monkeypatch):
+    import importlib.util
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("COLLAPSE_PROGRESS", raising=False)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from collapse_utils.progress import progress_bar, progress_mode\n"
+        "print(progress_mode(), type(progress_bar(total=2)).__module__)")])
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    mode, module = nb.cells[0].outputs[0]["text"].split()
+    if importlib.util.find_spec("ipywidgets"):  # the lab extra: a live widget bar
+        assert (mode, module) == ("bar", "tqdm.notebook")
+    else:
+        assert (mode, module) == ("lines", "collapse_utils.progress")
