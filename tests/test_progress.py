@@ -74,7 +74,7 @@ def test_a_live_kernel_gets_bars_when_widgets_are_installed(monkeypatch):
         "from collapse_utils.progress import progress_bar, progress_mode\n"
         "print(progress_mode(), type(progress_bar(total=2)).__module__)")])
     NotebookClient(nb, kernel_name="python3", timeout=120).execute()
-    mode, module = nb.cells[0].outputs[0]["text"].split()
+    mode, module = next(o["text"] for o in nb.cells[0].outputs if o["output_type"] == "stream").split()
     if importlib.util.find_spec("ipywidgets"):  # the lab extra: a live widget bar
         assert (mode, module) == ("bar", "tqdm.notebook")
     else:
