@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator, Sequence
 
 from .budget import check_budget
-from .paths import NOTEBOOKS_DIR, REPO_ROOT
+from .paths import NOTEBOOKS_DIR, REPO_ROOT, figures_dir, results_dir
 from .profiles import PROFILE_NAMES, check_notebook, check_profile, load_settings, notebook_names
 
 INTERRUPTED = "interrupted; rerun the same command to resume"
@@ -101,8 +103,9 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
     if not in_place and "COLLAPSE_FIGURES_DIR" not in os.environ:
         environment["COLLAPSE_FIGURES_DIR"] = str(writable_folder(folder / "figures").resolve())
     target = folder / f"{notebook}.ipynb"
-    if in_place:
-        writable_folder(NOTEBOOKS_DIR)
+    with _environment(environment):  # every output folder accepts files before a kernel starts
+        for output in [results_dir(), figures_dir()] + ([NOTEBOOKS_DIR] if in_place else []):
+            writable_folder(output)
     with _environment(environment), open(folder / "kernel.log", "w") as kernel_log:
         papermill.execute_notebook(
             str(NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(target), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
@@ -230,12 +233,26 @@ def _run(args: argparse.Namespace) -> None:
         print(f"{name}: {time.monotonic() - start:.1f} s -> {shown}", flush=True)
 
 
+def _interrupted(signum: int, frame: Any) -> None:
+    """Ctrl-C: silence the log chatter of the kernel's shutdown, then stop with KeyboardInterrupt."""
+    logging.disable(logging.CRITICAL)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status: 0, 1 (a cell or a write failed), 2 (bad input), 130 (Ctrl-C).
 
     Every failure is reported as one line on stderr.
     """
     args = _build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGINT, _interrupted)
+    try:
+        return _main(args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "list":
             print("notebooks:")

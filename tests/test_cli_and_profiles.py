@@ -127,6 +127,18 @@ def test_output_on_a_file_is_one_line(capsys, tmp_path):
     assert existing.read_text() == "kept"
 
 
+def test_results_or_figures_folder_on_a_file_is_one_line(capsys, tmp_path, monkeypatch):
+    existing = tmp_path / "figures.txt"
+    existing.write_text("kept")
+    monkeypatch.setenv("COLLAPSE_FIGURES_DIR", str(existing))
+    monkeypatch.setattr(cli, "_logging_kernel_manager", lambda log: pytest.fail("a kernel was started"))
+    _one_line_error(capsys, ["run", "06", "--profile", "smoke"], 1, f"not a folder: {existing}")
+    monkeypatch.setenv("COLLAPSE_FIGURES_DIR", str(tmp_path / "figures"))
+    monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(existing))
+    _one_line_error(capsys, ["run", "06", "--profile", "smoke"], 1, f"not a folder: {existing}")
+    assert existing.read_text() == "kept"
+
+
 def test_output_in_a_read_only_folder_is_one_line(capsys, tmp_path):
     folder = tmp_path / "read_only"
     folder.mkdir()
