@@ -46,7 +46,7 @@ benchmarks: $(STAMP)
 # Re-resolve requirements.lock from pyproject.toml (needs the network).
 lock:
 	$(PY) -m pip install --quiet pip-tools
-	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 	    --extra $(subst $(comma), --extra ,$(EXTRAS)) --output-file $(LOCK) pyproject.toml
 
 clean:

@@ -6,6 +6,7 @@
     collapse-utils figures                                                 # refreshes notebooks/, figures/
     collapse-utils clean-notebooks                                         # committed form of notebooks/
     collapse-utils report                                                  # static HTML site in build/report
+    collapse-utils badges                                                  # Colab/Binder badges for the README
 
 (``python -m collapse_utils`` is the same command.) A run writes its executed notebook and figures to
 ``runs/<notebook>/<profile>/`` (or ``--output DIR``). Only ``figures`` on the default profile, or
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator, Sequence
 
 from .budget import check_budget
-from .paths import NOTEBOOKS_DIR, REPO_ROOT
+from .paths import NOTEBOOKS_DIR, REPO_ROOT, figures_dir, results_dir
 from .profiles import PROFILE_NAMES, check_notebook, check_profile, load_settings, notebook_names
 
 INTERRUPTED = "interrupted; rerun the same command to resume"
@@ -94,12 +97,15 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
         raise ValueError("committed notebooks are default-profile runs: --in-place takes no --profile, "
                          "--param, --seed or --output")
     folder = writable_folder(Path(output_dir) if output_dir else runs_dir() / notebook / profile)
-    environment = {"COLLAPSE_PROGRESS": "lines"}
+    # progress as plain lines (collapse_utils.progress); no Hugging Face bars in the cell outputs
+    environment = {"COLLAPSE_PROGRESS": "lines", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+                   "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
     if not in_place and "COLLAPSE_FIGURES_DIR" not in os.environ:
         environment["COLLAPSE_FIGURES_DIR"] = str(writable_folder(folder / "figures").resolve())
     target = folder / f"{notebook}.ipynb"
-    if in_place:
-        writable_folder(NOTEBOOKS_DIR)
+    with _environment(environment):  # every output folder accepts files before a kernel starts
+        for output in [results_dir(), figures_dir()] + ([NOTEBOOKS_DIR] if in_place else []):
+            writable_folder(output)
     with _environment(environment), open(folder / "kernel.log", "w") as kernel_log:
         papermill.execute_notebook(
             str(NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(target), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
@@ -174,6 +180,7 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="rewrite the committed notebook and figures (default profile only)")
     clean = sub.add_parser("clean-notebooks", help="bring executed notebooks into their committed form")
     clean.add_argument("paths", nargs="*", type=Path, help="notebooks (default: every one in notebooks/)")
+    sub.add_parser("badges", help="README lines: open each notebook on Colab or Binder")
     report = sub.add_parser("report", help="build the static HTML report of the committed notebooks")
     report.add_argument("--output", type=Path, default=REPO_ROOT / "build" / "report")
     return parser
@@ -197,6 +204,8 @@ def _show(notebook: str, profile: str, overrides: dict[str, str]) -> None:
     from .profiles import settings_table
 
     table = settings_table(notebook, profile, overrides)
+    if profile == "smoke":  # profiles.WHY explains the default profile; smoke is small on purpose
+        table.loc[table["why"] == "", "why"] = "smoke profile: tiny sizes for tests, same code paths"
     with pd.option_context("display.max_colwidth", 90, "display.width", 250, "display.max_rows", None):
         print(f"{notebook}, profile {profile}" + (f", overrides {overrides}" if overrides else ""))
         print(table.to_string())
@@ -213,6 +222,8 @@ def _run(args: argparse.Namespace) -> None:
         _, warning = prepare(name, args.profile, overrides, args.seed)
         if warning:
             print(warning, file=sys.stderr)
+    if args.output is not None:
+        writable_folder(args.output)
     for name in names:
         start = time.monotonic()
         print(f"{name}: executing, profile {args.profile}", flush=True)
@@ -222,12 +233,26 @@ def _run(args: argparse.Namespace) -> None:
         print(f"{name}: {time.monotonic() - start:.1f} s -> {shown}", flush=True)
 
 
+def _interrupted(signum: int, frame: Any) -> None:
+    """Ctrl-C: silence the log chatter of the kernel's shutdown, then stop with KeyboardInterrupt."""
+    logging.disable(logging.CRITICAL)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status: 0, 1 (a cell or a write failed), 2 (bad input), 130 (Ctrl-C).
 
     Every failure is reported as one line on stderr.
     """
     args = _build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGINT, _interrupted)
+    try:
+        return _main(args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "list":
             print("notebooks:")
@@ -241,6 +266,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             for path in args.paths or [NOTEBOOKS_DIR / f"{n}.ipynb" for n in _existing_notebooks()]:
                 print(f"{path}: {'cleaned' if clean_notebook(path) else 'already clean'}")
+        elif args.command == "badges":
+            from .notebooks import badges, repository_url
+
+            if not (repository := repository_url()):
+                raise ValueError("pyproject.toml names no public repository: set [project.urls] Repository")
+            for name in _existing_notebooks():
+                print(f"- {name}: {badges(name, repository)}")
         elif args.command == "report":
             from .report import build_report
 

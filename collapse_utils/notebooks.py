@@ -3,8 +3,10 @@
 :func:`clean_notebook` turns a papermill-executed notebook into its committed form: papermill's
 ``injected-parameters`` cell and run metadata (paths, timings) go, progress-bar frames and ANSI
 codes leave the outputs, and paths of the machine that ran it become relative. It is idempotent and
-refuses a notebook executed with anything but the default settings. :func:`hygiene_problems` lists
-what would make a committed notebook unclean; the tests run it over every committed notebook.
+refuses a notebook executed with anything but the default settings. Once ``pyproject.toml`` names
+the public repository (``[project.urls] Repository``), it also puts the Colab install cell
+(:func:`colab_cell_source`) before the ``parameters`` cell. :func:`hygiene_problems` lists what
+would make a committed notebook unclean; the tests run it over every committed notebook.
 
     python -m collapse_utils clean-notebooks            # every notebook in notebooks/
     python -m collapse_utils clean-notebooks path.ipynb
@@ -15,6 +17,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,50 @@ ABSOLUTE_PATH = re.compile(r"(?<![\w.:/-])(?:/(?:work|tmp|root|home|Users|usr|op
 DEFAULT_PARAMETERS = {"profile": "default", "overrides": {}, "seed": 0, "force": False}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 CELL_METADATA_DROPPED = ("execution", "papermill", "collapsed", "scrolled")
+
+
+COLAB_TAG = "colab-install"
+
+
+def repository_url() -> str | None:
+    """The public repository named in ``pyproject.toml`` (``[project.urls] Repository``), if any."""
+    pyproject = REPO_ROOT / "pyproject.toml"
+    if not pyproject.exists():
+        return None
+    return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"].get("urls", {}).get("Repository")
+
+
+def colab_cell_source(repository: str) -> str:
+    """First code cell of every notebook: on Google Colab only, install the package from ``repository``."""
+    return (
+        "# On Google Colab only: install this replication's package; elsewhere this cell does nothing.\n"
+        "import os, sys\n"
+        "if \"google.colab\" in sys.modules:\n"
+        f"    %pip install --quiet \"collapse-utils[lm] @ git+{repository}\"\n"
+        "    os.environ.setdefault(\"COLLAPSE_RESULTS_DIR\", \"/content/results\")\n"
+        "    os.environ.setdefault(\"COLLAPSE_FIGURES_DIR\", \"/content/figures\")"
+    )
+
+
+def badges(notebook: str, repository: str, branch: str = "main") -> str:
+    """Markdown badges that open ``notebooks/<notebook>.ipynb`` of ``repository`` on Colab and Binder."""
+    slug = repository.removeprefix("https://github.com/").removesuffix(".git")
+    return (f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{slug}/blob/{branch}/notebooks/{notebook}.ipynb) "
+            f"[![Binder](https://mybinder.org/badge_logo.svg)]"
+            f"(https://mybinder.org/v2/gh/{slug}/{branch}?labpath=notebooks%2F{notebook}.ipynb)")
+
+
+def _ensure_colab_cell(nb: nbformat.NotebookNode, repository: str) -> None:
+    source = colab_cell_source(repository)
+    existing = [c for c in nb.cells if COLAB_TAG in _tags(c)]
+    if existing:
+        existing[0].source = source
+        return
+    index = next((i for i, c in enumerate(nb.cells) if "parameters" in _tags(c)), 0)
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [COLAB_TAG]})
+    cell.id = "colab-install"
+    nb.cells.insert(index, cell)
 
 
 def _tags(cell: dict) -> list[str]:
@@ -55,13 +102,13 @@ def _strip_progress(text: str) -> str:
     return "\n".join(lines)
 
 
-def _relative(text: str, roots: list[str]) -> str:
-    for root in roots:
-        text = text.replace(root + "/", "").replace(root, ".")
+def _relative(text: str, roots: list[tuple[str, str]]) -> str:
+    for root, short in roots:
+        text = text.replace(root + "/", f"{short}/" if short != "." else "").replace(root, short)
     return text
 
 
-def _clean_outputs(outputs: list[dict], roots: list[str]) -> list[dict]:
+def _clean_outputs(outputs: list[dict], roots: list[tuple[str, str]]) -> list[dict]:
     cleaned: list[dict] = []
     for output in outputs:
         if output.get("output_type") == "stream":
@@ -85,22 +132,23 @@ def _clean_outputs(outputs: list[dict], roots: list[str]) -> list[dict]:
     return cleaned
 
 
-def _roots(metadata: dict) -> list[str]:
-    """Folders of the machine that executed the notebook, longest first."""
+def _roots(metadata: dict) -> list[tuple[str, str]]:
+    """Folders of the machine that executed the notebook (longest first) and what replaces them."""
     papermill = metadata.get("papermill", {})
-    roots = {str(REPO_ROOT)}
+    roots = {str(REPO_ROOT): "."}
     for key in ("input_path", "output_path"):
         if papermill.get(key):
-            roots.add(str(Path(papermill[key]).parent.parent))
-    roots.add(str(Path.home()))
-    return sorted((r for r in roots if r not in ("/", ".")), key=len, reverse=True)
+            roots[str(Path(papermill[key]).parent.parent)] = "."
+    roots.setdefault(str(Path.home()), "~")
+    return sorted(((r, s) for r, s in roots.items() if r not in ("/", ".")), key=lambda p: len(p[0]), reverse=True)
 
 
-def clean_notebook(path: Path) -> bool:
+def clean_notebook(path: Path, repository: str | None = None) -> bool:
     """Bring the executed notebook at ``path`` into its committed form in place; True if it changed.
 
     Raises ValueError if papermill ran it with parameters other than the defaults (committed
-    notebooks are default-profile runs).
+    notebooks are default-profile runs). ``repository`` (default: :func:`repository_url`) is where
+    the Colab install cell installs from; without one, no such cell is added.
     """
     path = Path(path)
     original = path.read_text(encoding="utf-8")
@@ -125,6 +173,8 @@ def clean_notebook(path: Path) -> bool:
             cell.source = re.sub(r"(?m)^force\s*=\s*True\b", "force = False", cell.source)
     for key in ("papermill", "widgets"):
         nb.metadata.pop(key, None)
+    if repository := repository or repository_url():
+        _ensure_colab_cell(nb, repository)
     text = nbformat.writes(nb) + "\n"
     if text == original:
         return False
@@ -162,7 +212,7 @@ def hygiene_problems(path: Path, committed: bool = True) -> list[str]:
     for index, cell in enumerate(nb["cells"]):
         if committed:
             texts.append((f"cell {index} metadata", json.dumps(cell.get("metadata", {}))))
-            if cell["cell_type"] == "code" and cell.get("execution_count") is None and "colab-install" not in _tags(cell):
+            if cell["cell_type"] == "code" and cell.get("execution_count") is None and COLAB_TAG not in _tags(cell):
                 problems.append(f"cell {index} was not executed")
         for output in cell.get("outputs", []):
             where = f"cell {index} output"

@@ -26,6 +26,14 @@ MODES = ("bar", "lines", "off")
 HEARTBEAT_SECONDS = 60.0
 
 
+def in_kernel() -> bool:
+    """Whether this code runs inside a Jupyter kernel (JupyterLab, papermill), not just beside one."""
+    if "IPython" not in sys.modules:
+        return False
+    shell = sys.modules["IPython"].get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def progress_mode() -> str:
     """The display mode: ``COLLAPSE_PROGRESS`` if set, else guessed from where the code runs."""
     mode = os.environ.get("COLLAPSE_PROGRESS", "").strip().lower()
@@ -33,7 +41,7 @@ def progress_mode() -> str:
         if mode not in MODES:
             raise ValueError(f"COLLAPSE_PROGRESS must be one of {', '.join(MODES)}, got {mode!r}")
         return mode
-    if "ipykernel" in sys.modules:
+    if in_kernel():
         return "bar" if importlib.util.find_spec("ipywidgets") else "lines"
     return "bar" if sys.stderr is not None and sys.stderr.isatty() else "lines"
 
@@ -103,7 +111,7 @@ def progress_bar(total: int | None = None, desc: str = "", initial: int = 0, ena
     mode = progress_mode()
     if mode != "bar":
         return LineProgress(iterable, total=total, desc=desc, initial=initial, enabled=enabled and mode == "lines")
-    if "ipykernel" in sys.modules:
+    if in_kernel():
         from tqdm.notebook import tqdm
     else:
         from tqdm import tqdm

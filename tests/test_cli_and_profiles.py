@@ -127,6 +127,18 @@ def test_output_on_a_file_is_one_line(capsys, tmp_path):
     assert existing.read_text() == "kept"
 
 
+def test_results_or_figures_folder_on_a_file_is_one_line(capsys, tmp_path, monkeypatch):
+    existing = tmp_path / "figures.txt"
+    existing.write_text("kept")
+    monkeypatch.setenv("COLLAPSE_FIGURES_DIR", str(existing))
+    monkeypatch.setattr(cli, "_logging_kernel_manager", lambda log: pytest.fail("a kernel was started"))
+    _one_line_error(capsys, ["run", "06", "--profile", "smoke"], 1, f"not a folder: {existing}")
+    monkeypatch.setenv("COLLAPSE_FIGURES_DIR", str(tmp_path / "figures"))
+    monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(existing))
+    _one_line_error(capsys, ["run", "06", "--profile", "smoke"], 1, f"not a folder: {existing}")
+    assert existing.read_text() == "kept"
+
+
 def test_output_in_a_read_only_folder_is_one_line(capsys, tmp_path):
     folder = tmp_path / "read_only"
     folder.mkdir()
@@ -145,14 +157,14 @@ def test_output_in_a_read_only_folder_is_one_line(capsys, tmp_path):
 
 @pytest.mark.notebook
 def test_ctrl_c_is_one_line_nonzero_and_keeps_the_cache(isolated_outputs):
-    cached = isolated_outputs / "results" / "02_gaussian" / "smoke" / "abc" / "chains" / "result.parquet"
+    cached = isolated_outputs / "results" / "03_gmm" / "smoke" / "abc" / "chains" / "result.parquet"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"kept")
     env = {**os.environ, "COLLAPSE_RUNS_DIR": str(isolated_outputs / "runs"), "PYTHONPATH": str(REPO_ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "collapse_utils", "run", "02", "--profile", "smoke",
-                                "-p", "n_chains=20000"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    assert process.stdout.readline().startswith("02_gaussian: executing")
+    process = subprocess.Popen([sys.executable, "-m", "collapse_utils", "run", "03", "--profile", "smoke",
+                                "-p", "n_generations=1e5"],  # minutes of work: still running when interrupted
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("03_gmm: executing")
     time.sleep(8)  # the kernel is up and computing
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)

@@ -87,3 +87,54 @@ def test_clean_notebooks_command_cleans_every_copy(tmp_path, capsys, monkeypatch
     assert len(capsys.readouterr().out.splitlines()) == len(copies)
     for copy in copies:
         assert not [p for p in hygiene_problems(copy) if "warning" not in p], copy.name
+
+
+def test_colab_cell_is_inserted_once_before_the_parameters_and_does_nothing_elsewhere(tmp_path):
+    path, _ = _dirty_copy(tmp_path)
+    repository = "https://github.com/example/model-collapse"
+    clean_notebook(path, repository)
+    once = path.read_bytes()
+    assert clean_notebook(path, repository) is False and path.read_bytes() == once
+    cells = json.loads(once)["cells"]
+    colab = [i for i, c in enumerate(cells) if "colab-install" in c["metadata"].get("tags", [])]
+    parameters = [i for i, c in enumerate(cells) if "parameters" in c["metadata"].get("tags", [])]
+    assert len(colab) == 1 and colab[0] + 1 == parameters[0]
+    source = "".join(cells[colab[0]]["source"])
+    assert f'"collapse-utils[lm] @ git+{repository}"' in source
+    namespace = {"get_ipython": lambda: pytest.fail("the cell installed something outside Colab")}
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    exec(TransformerManager().transform_cell(source), namespace)  # not on Colab: nothing happens
+    assert hygiene_problems(path) == []
+
+
+def test_badges_open_the_notebook_on_colab_and_binder():
+    from collapse_utils.notebooks import badges
+
+    line = badges("02_gaussian", "https://github.com/example/model-collapse")
+    assert "colab.research.google.com/github/example/model-collapse/blob/main/notebooks/02_gaussian.ipynb" in line
+    assert "mybinder.org/v2/gh/example/model-collapse/main?labpath=notebooks%2F02_gaussian.ipynb" in line
+
+
+def test_readme_has_a_colab_and_binder_badge_per_notebook():
+    from collapse_utils.notebooks import badges, repository_url
+    from collapse_utils.paths import REPO_ROOT
+
+    repository = repository_url()
+    if repository is None:
+        pytest.skip("pyproject.toml names no public repository yet ([project.urls] Repository)")
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = [p.stem for p in COMMITTED if badges(p.stem, repository) not in readme]
+    assert not missing, f"README lacks the Colab/Binder badges of {missing}"
+
+
+def test_environment_yml_pins_what_pyproject_pins():
+    import re
+    import tomllib
+
+    from collapse_utils.paths import REPO_ROOT
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    pins = set(project["dependencies"]) | {p for extra in project["optional-dependencies"].values() for p in extra}
+    conda = set(re.findall(r"^\s+- ([\w.-]+==[\w.]+)\s*$", (REPO_ROOT / "environment.yml").read_text(), re.M))
+    assert conda == pins

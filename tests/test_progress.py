@@ -53,7 +53,29 @@ def test_mode_comes_from_the_environment_or_the_terminal(monkeypatch):
     monkeypatch.setenv("COLLAPSE_PROGRESS", "bar")
     assert progress_mode() == "bar"
     monkeypatch.delenv("COLLAPSE_PROGRESS")
-    assert progress_mode() == "lines"  # pytest captures stderr: not a terminal
+    assert progress_mode() == "lines"  # pytest captures stderr: not a terminal, not a kernel
+    import ipykernel  # noqa: F401  (imported beside a kernel is not running in one)
+
+    assert not progress.in_kernel() and progress_mode() == "lines"
     monkeypatch.setenv("COLLAPSE_PROGRESS", "fancy")
     with pytest.raises(ValueError, match="COLLAPSE_PROGRESS must be one of bar, lines, off, got 'fancy'"):
         progress_mode()
+
+
+@pytest.mark.notebook
+def test_a_live_kernel_gets_bars_when_widgets_are_installed(monkeypatch):
+    import importlib.util
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("COLLAPSE_PROGRESS", raising=False)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from collapse_utils.progress import progress_bar, progress_mode\n"
+        "print(progress_mode(), type(progress_bar(total=2)).__module__)")])
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    mode, module = next(o["text"] for o in nb.cells[0].outputs if o["output_type"] == "stream").split()
+    if importlib.util.find_spec("ipywidgets"):  # the lab extra: a live widget bar
+        assert (mode, module) == ("bar", "tqdm.notebook")
+    else:
+        assert (mode, module) == ("lines", "collapse_utils.progress")
