@@ -1,16 +1,18 @@
 """Every number the README and the notebooks state, recomputed from the committed figure data.
 
-``data/claims*.csv`` hold one row per claim: ``id, notebook, statement, paper_value, our_value,
+``data/claims.csv`` holds one row per claim: ``id, notebook, statement, paper_value, our_value,
 tolerance, source``. ``source`` names a computation of :data:`COMPUTATIONS`, the figure CSV it reads
 (``figures/<stem>.csv``, written by the same call that saved the figure) and the filters that pick its
 rows, e.g. ``value 03_gmm_l2_distance n_samples=500 start=k-means generation=2050 statistic=median``;
-``ratio`` takes two filter sets separated by `` / ``. Filters compare the CSV's text exactly. The test
+``ratio`` takes two filter sets separated by `` / ``. Filters compare the CSV's text exactly
+(quote a value with spaces: ``series="real images"``). The test
 recomputes each ``our_value`` and requires it within ``tolerance`` (relative). Claims whose id starts
 with ``readme_`` must also appear in README.md, written as ``format(our_value, "g")``.
 """
 
 from __future__ import annotations
 
+import shlex
 from functools import cache
 from pathlib import Path
 
@@ -23,9 +25,8 @@ COLUMNS = ["id", "notebook", "statement", "paper_value", "our_value", "tolerance
 
 
 def load_claims() -> pd.DataFrame:
-    """All claim tables, ``data/claims.csv`` first, then any ``data/claims_*.csv`` added by other notebooks."""
-    paths = sorted(ROOT.glob("data/claims*.csv"), key=lambda p: (p.name != "claims.csv", p.name))
-    return pd.concat([pd.read_csv(p, dtype={"paper_value": str}) for p in paths], ignore_index=True)
+    """The claims table ``data/claims.csv``."""
+    return pd.read_csv(ROOT / "data" / "claims.csv", dtype={"paper_value": str})
 
 
 @cache
@@ -68,7 +69,7 @@ COMPUTATIONS = {
 
 
 def recompute(source: str) -> float:
-    name, stem, *args = source.split()
+    name, stem, *args = shlex.split(source)
     return COMPUTATIONS[name](stem, args)
 
 
