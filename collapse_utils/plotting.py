@@ -33,7 +33,8 @@ def save_figure(fig: plt.Figure, name: str, provenance: dict[str, Any] | None = 
     paths = []
     for ext in ("png", "pdf"):
         path = folder / f"{name}.{ext}"
-        metadata = {"Creator": "collapse_utils"} if ext == "png" else None
+        # no creation date in the PDF: the same figure gives the same bytes
+        metadata = {"Creator": "collapse_utils"} if ext == "png" else {"CreationDate": None}
         atomic_write_stream(path, lambda out: fig.savefig(out, format=ext, metadata=metadata))
         paths.append(path)
     if data is not None:
