@@ -84,11 +84,12 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
                  progress: bool = True, in_place: bool = False) -> Path:
     """Execute ``notebooks/<notebook>.ipynb`` with papermill; returns the executed notebook's path.
 
-    Settings are validated before anything runs. The executed notebook goes to ``output_dir``
-    (default ``runs/<notebook>/<profile>/``) and its figures to ``output_dir/figures`` unless
-    ``COLLAPSE_FIGURES_DIR`` is set; the kernel's own log goes to ``kernel.log`` beside it. With ``in_place`` (default settings only) the run executes in
-    the scratch folder and, once it succeeded, its cleaned notebook replaces the committed one while
-    its figures go to ``figures/``. With ``progress``, the kernel's output streams to the terminal.
+    Settings and output folders are checked before a kernel starts. The executed notebook goes to
+    ``output_dir`` (default ``runs/<notebook>/<profile>/``), the kernel's own log to ``kernel.log``
+    beside it, and its figures to ``output_dir/figures`` unless ``COLLAPSE_FIGURES_DIR`` is set. With
+    ``in_place`` (default settings only) the run executes in the scratch folder and, once it
+    succeeded, its cleaned notebook replaces the committed one while its figures go to ``figures/``.
+    With ``progress``, the kernel's output streams to the terminal.
     """
     import papermill
 
@@ -109,7 +110,8 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
     with _environment(environment), open(folder / "kernel.log", "w") as kernel_log:
         papermill.execute_notebook(
             str(NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(target), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
-            kernel_name="python3", parameters={"profile": profile, "overrides": overrides, "seed": seed, "force": force},
+            kernel_name="python3",
+            parameters={"profile": profile, "overrides": overrides, "seed": seed, "force": force},
             stdout_file=sys.stdout if progress else None, stderr_file=sys.stderr if progress else None,
             kernel_manager_class=_logging_kernel_manager(kernel_log),
         )

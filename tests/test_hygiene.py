@@ -57,7 +57,8 @@ def test_cleaner_removes_what_papermill_leaves_and_is_idempotent(tmp_path):
     stream = next(o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
                   if o["output_type"] == "stream")
     assert "".join(stream["text"]) == "wrote figures/a.png\ndone\n"  # progress gone, streams merged
-    images = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if "image/png" in o.get("data", {})]
+    images = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
+              if "image/png" in o.get("data", {})]
     original = json.loads((NOTEBOOKS_DIR / "06_beyond.ipynb").read_text())
     assert len(images) == sum("image/png" in o.get("data", {}) for c in original["cells"] for o in c.get("outputs", []))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -26,7 +25,8 @@ PAGE_CHECKS = """() => {
     maths: maths.length,
     flat: maths.filter(m => { const r = m.getBoundingClientRect(); return r.width === 0 || r.height === 0; }).length,
     dollars: (markdown.match(/\\$[^$\\n]+\\$/g) || []).slice(0, 3),
-    errors: document.querySelectorAll('[data-mime-type="application/vnd.jupyter.error"], .jp-OutputArea-output.jp-mod-error, .output_error').length,
+    errors: Array.from(document.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]'))
+      .filter(e => /Error|Exception|Traceback/.test(e.innerText)).length,
     text: document.body.innerText,
   };
 }"""

@@ -64,3 +64,21 @@ def test_in_place_replaces_the_committed_notebook_only_after_success(isolated_ou
     shutil.copy(NOTEBOOKS_DIR / "06_beyond.ipynb", notebooks)
     assert cli.main(["run", "06", "--in-place", "--force"]) == 0
     assert hygiene_problems(notebooks / "06_beyond.ipynb") == []
+
+
+def test_saving_a_figure_twice_writes_the_same_bytes(isolated_outputs, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from collapse_utils import plotting
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [1, 0, 2])
+    digests = []
+    for clock in (1e9, 2e9):  # PDF and PNG writers would stamp the time: they must not
+        monkeypatch.setattr("time.time", lambda: clock)
+        paths = plotting.save_figure(fig, "same")
+        digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in paths])
+    assert digests[0] == digests[1]
