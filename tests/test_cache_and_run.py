@@ -240,3 +240,13 @@ def test_a_figure_saved_twice_has_the_same_bytes(isolated_outputs):
     first = saved_bytes()
     assert first["csv"] == b"x\n0\n1\n"
     assert saved_bytes() == first
+
+
+def test_a_non_editable_install_writes_into_the_current_folder(tmp_path, monkeypatch):
+    from collapse_utils import paths
+
+    site_packages = tmp_path / "site-packages"  # no pyproject.toml beside the installed package
+    site_packages.mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert paths.project_root(site_packages) == tmp_path
+    assert paths.project_root(paths.PACKAGE_PARENT) == paths.PACKAGE_PARENT  # a checkout
