@@ -2,8 +2,8 @@
 
     python benchmarks/lm_search.py NAME key=value ...   # appends one row to benchmarks/lm_search.csv
 
-Runs the default profile with the given overrides on one Replace chain (5 epochs, seed 0) for
-``n_generations`` (default 2) generations and records what decides points 1, 2 and 5 of issue 9:
+Runs the default profile with the given overrides on one chain (Replace, 5 epochs, seed 0, unless
+overridden) for ``n_generations`` (default 2) generations and records what decides points 1, 2 and 5 of issue 9:
 zero-shot and model-0 test perplexity (point 1: ratio >= 1.3), test perplexity of generations 1
 and 2 (point 2: rising, generation 1 below the pre-trained model), distinct bigrams of the real
 blocks and of generation 1's data, and the share of generation-1 sequences with a 4-gram
@@ -43,11 +43,12 @@ def main(name: str, params: list[str]) -> None:
     overrides = {"policies": ["replace"], "epochs": [5], "n_generations": 2, "n_runs": 1,
                  "histogram_generations": [0], **parse_params(params)}
     start = time.monotonic()
-    results = lm.run_experiment(start_run("05_opt125m_wikitext2", "default", overrides), progress=False)
+    results = lm.run_experiment(start_run("05_opt125m_wikitext2", "default", overrides), progress=True)
     row = {"name": name, "overrides": " ".join(params), **summarise(results),
            "minutes": (time.monotonic() - start) / 60}
     frame = pd.DataFrame([row])
-    frame.to_csv(CSV, mode="a", header=not CSV.exists(), index=False, float_format="%.4g")
+    table = pd.concat([pd.read_csv(CSV), frame], ignore_index=True) if CSV.exists() else frame
+    table.to_csv(CSV, index=False, float_format="%.4g")
     print(frame.T.to_string())
 
 

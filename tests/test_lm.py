@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -301,7 +302,7 @@ def _tidy(ppl: dict[str, list[list[float]]], zero: float) -> pd.DataFrame:
 
 def test_fig1_points_by_hand():
     tests = _tidy({"replace, 5 epochs": [[10, 12, 20], [11, 13, 21], [12, 14, 22]],
-                   "keep_real_10%, 10 epochs": [[10, 11, 11], [10, 11, 12], [11, 12, 12]]}, 15.0)
+                   "keep_real_10%, 10 epochs": [[10, 11, 11], [10, 11, 12], [11, 12, 12]]}, 18.0)
     sequences = pd.DataFrame({"setting": "replace, 5 epochs", "run": 0, "generation": np.repeat([0, 1, 2], 100),
                               "perplexity": np.concatenate([np.full(100, 50.0), np.full(100, 20.0),
                                                             np.r_[np.full(95, 5.0), np.full(5, 500.0)]])})
@@ -309,9 +310,11 @@ def test_fig1_points_by_hand():
                            "distinct_2": [0.6, 0.31, 0.1], "repeat_4": 0.0, "loop_share": [0.0, 0.05, 0.5]})
     points = lm.fig1_points(tests, sequences, ngrams, late=(2,))
     assert points["met"].tolist() == [True, True, True, True, True, True]
-    assert points.loc[1, "margin_se"] == pytest.approx((15 / 1.3 - 11) / (1 / np.sqrt(3)))
-    assert "ratio 1.36" in points.loc[1, "measured"]
-    assert points.loc[2, "margin_se"] == pytest.approx(2 / (1 / np.sqrt(3)))  # generation 1 - model 0: 2, sd 1
+    assert points.loc[1, "margin_se"] == pytest.approx((18 / 1.3 - 11) / (1 / np.sqrt(3)))
+    assert "ratio 1.64" in points.loc[1, "measured"]
+    assert points.loc[2, "margin_se"] == pytest.approx(5 / (1 / np.sqrt(3)))  # zero-shot - generation 1: 5, sd 1
+    close = lm.fig1_points(tests.replace({"test_perplexity": {18.0: 15.0}}), sequences, ngrams, late=(2,))
+    assert "ratio 1.36" in close.loc[1, "measured"] and not close.loc[1, "met"]  # 0.9 SE: not robust
     assert lm.fig1_points(_tidy({"replace, 5 epochs": [[10, 12, 20]]}, 12.0), sequences, ngrams)["met"].tolist() == [
         False, False, False, True, True, False]  # ratio 1.2; generation 1 not below zero-shot; no keep-real: point 3
 
@@ -325,3 +328,50 @@ def test_two_worker_processes_give_the_same_results_as_one(tiny_folder, monkeypa
     pd.testing.assert_frame_equal(one.metrics.drop(columns=["train_seconds", "sample_seconds"]),
                                   two.metrics.drop(columns=["train_seconds", "sample_seconds"]))
     pd.testing.assert_frame_equal(one.sequences, two.sequences)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = {"test_perplexity": ["setting", "run", "generation", "test_perplexity"],
+           "sequence_perplexity": ["setting", "run", "generation", "perplexity"],
+           "ngrams": ["setting", "run", "generation", "distinct_2", "repeat_4", "loop_share"]}
+#: Points of issue 9 that the committed default run reaches. The others (2 and 4 in part, and the
+#: required point 3) are not reached at this scale; the notebook and the README state their measured
+#: values and why.
+REACHED = [1, 5, 6]
+
+
+def _committed(name: str) -> pd.DataFrame:
+    return pd.read_csv(ROOT / "figures" / f"{NOTEBOOK}_{name}.csv")
+
+
+def committed_points() -> pd.DataFrame:
+    return lm.fig1_points(*(_committed(name) for name in COLUMNS))
+
+
+def test_committed_csvs_have_the_documented_columns():
+    for name, columns in COLUMNS.items():
+        assert _committed(name).columns.tolist() == columns
+
+
+@pytest.mark.parametrize("point", REACHED)
+def test_committed_default_run_reaches_point(point):
+    row = committed_points().loc[point]
+    assert row["met"], row["measured"]
+    # Tolerance from the run-to-run spread: the margin must exceed Z = 3.09 standard errors of the mean
+    # over runs, so that a re-execution with other seeds fails this test with probability <= 1e-3
+    # (one-sided, normal spread). Points without a spread (the number of runs) have no margin.
+    assert np.isnan(row["margin_se"]) or row["margin_se"] >= lm.Z, row["measured"]
+
+
+def test_readme_shows_the_committed_points():
+    assert lm.points_markdown(committed_points()) in (ROOT / "README.md").read_text()
+
+
+def test_readme_states_the_committed_notebook_run_time():
+    import re
+
+    notebook = json.loads((ROOT / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
+    printed = "".join(text for cell in notebook["cells"] for out in cell.get("outputs", [])
+                      for text in out.get("text", []))
+    minutes = re.search(r"notebook time: ([0-9.]+) min", printed).group(1)
+    assert f"{minutes} min" in (ROOT / "README.md").read_text()
