@@ -83,11 +83,6 @@ def store_dir(namespace: str, key: dict[str, Any], code: tuple[str, ...]) -> Pat
     return results_dir() / namespace / settings_hash({**key, "code": code_version(*code)})
 
 
-def result_dir(experiment: str, profile: str, settings: dict[str, Any]) -> Path:
-    """Folder of a result keyed by ``settings`` alone (model stores that predate :func:`store_dir`)."""
-    return results_dir() / experiment / profile / settings_hash(settings)
-
-
 # --- atomic, verified files --------------------------------------------------------------------
 
 def atomic_write_bytes(path: Path, content: bytes) -> None:

@@ -155,8 +155,9 @@ class LMContext:
 
 
 def _shared_dir(run, name: str, **key: Any) -> Path:
-    """A cache folder keyed only by ``key`` (so tokenizer and pre-training survive other setting changes)."""
-    return cache.result_dir(run.notebook, run.profile, {"name": name, "seed": run.seed, **key}) / name
+    """A cache folder keyed by ``key`` and the code version only (so tokenizer and pre-training survive
+    changes of the other settings, never a change of the code that computes them)."""
+    return cache.store_dir(f"{run.notebook}/{run.profile}", {"name": name, "seed": run.seed, **key}, run.code) / name
 
 
 def _articles(run, tokenizer, folder: Path, variant: str, split: str, plain: bool = False) -> list[np.ndarray]:
