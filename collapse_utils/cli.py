@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator, Sequence
 
 from .budget import check_budget
+from .cache import atomic_write_bytes
 from .paths import NOTEBOOKS_DIR, REPO_ROOT, figures_dir, results_dir
 from .profiles import PROFILE_NAMES, check_notebook, check_profile, load_settings, notebook_names
 
@@ -121,9 +121,7 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
 
     clean_notebook(target)
     committed = NOTEBOOKS_DIR / f"{notebook}.ipynb"
-    temp = committed.with_name(f".{committed.name}.tmp")
-    shutil.copyfile(target, temp)
-    os.replace(temp, committed)
+    atomic_write_bytes(committed, target.read_bytes())
     return committed
 
 

@@ -544,7 +544,7 @@ def fig1_points(tests: pd.DataFrame, sequences: pd.DataFrame, ngrams: pd.DataFra
     zero = float(tests.loc[tests["setting"] == "pretrained", "test_perplexity"].iloc[0])
     rows = []
     curve = tests[tests["setting"] == replace].pivot(index="run", columns="generation", values="test_perplexity")
-    n, last = len(curve), int(curve.columns.max())
+    last = int(curve.columns.max())
     se = lambda values: float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
     model0 = curve[0]
     rows.append({"point": 1, "what": "zero-shot / model-0 test perplexity >= 1.3",

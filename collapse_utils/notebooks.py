@@ -23,6 +23,7 @@ from typing import Any
 
 import nbformat
 
+from .cache import atomic_write_bytes
 from .paths import REPO_ROOT
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -178,7 +179,7 @@ def clean_notebook(path: Path, repository: str | None = None) -> bool:
     text = nbformat.writes(nb) + "\n"
     if text == original:
         return False
-    path.write_text(text, encoding="utf-8")
+    atomic_write_bytes(path, text.encode("utf-8"))
     return True
 
 

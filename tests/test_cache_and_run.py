@@ -232,7 +232,7 @@ def test_a_figure_saved_twice_has_the_same_bytes(isolated_outputs):
     def saved_bytes():
         fig, ax = plt.subplots()
         ax.plot([0, 1], [1, 0])
-        paths = start_run("01_discrete_markov", "smoke").save_figure(fig, "demo", pd.DataFrame({"x": [0, 1]}))
+        start_run("01_discrete_markov", "smoke").save_figure(fig, "demo", pd.DataFrame({"x": [0, 1]}))
         plt.close(fig)
         folder = isolated_outputs / "figures"
         return {ext: (folder / f"01_discrete_markov_demo.{ext}").read_bytes() for ext in ("png", "pdf", "csv")}
