@@ -84,13 +84,15 @@ class Replace:
 
 @dataclass(frozen=True)
 class KeepReal:
-    """A fixed random ``fraction`` of the real data stays in every generation's training set.
+    """A random ``fraction`` of the real data stays in every generation's training set.
 
-    The kept real points are drawn once per chain (without replacement); the rest of each
-    training set of size ``n`` is fresh samples of the previous generation.
+    The kept real points are drawn once per chain (without replacement), or, with ``redraw``, anew
+    for every generation (as the authors' language-model code does); the rest of each training
+    set of size ``n`` is fresh samples of the previous generation.
     """
 
     fraction: float
+    redraw: bool = False
     name = "keep_real"
 
     def __post_init__(self) -> None:
@@ -102,6 +104,8 @@ class KeepReal:
         return int(round(self.fraction * n))
 
     def start(self, exp: Experiment, real: Any, n: int, rng: np.random.Generator) -> Any:
+        if self.redraw:
+            return real
         n_real = self.n_real(n)
         return exp.subset(real, n_real, rng) if n_real > 0 else None
 
@@ -109,9 +113,10 @@ class KeepReal:
         n_real = self.n_real(n)
         if n_real == 0:
             return exp.sample(model, n, rng), state
+        kept = exp.subset(state, n_real, rng) if self.redraw else state
         if n_real == n:
-            return state, state
-        return exp.combine([state, exp.sample(model, n - n_real, rng)]), state
+            return kept, state
+        return exp.combine([kept, exp.sample(model, n - n_real, rng)]), state
 
 
 @dataclass(frozen=True)

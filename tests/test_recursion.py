@@ -32,7 +32,7 @@ def run(exp, policy, rng, **options):
     return run_generations(exp, real, 15, 20, policy, rng, progress=False, **options)
 
 
-@pytest.mark.parametrize("policy", [Replace(), KeepReal(0.25), Accumulate()])
+@pytest.mark.parametrize("policy", [Replace(), KeepReal(0.25), KeepReal(0.25, redraw=True), Accumulate()])
 def test_interrupted_run_resumes_to_identical_result(tmp_path, policy):
     uninterrupted = run(NaiveGaussian(), policy, np.random.default_rng(1))
     checkpoint = tmp_path / "state.pkl"
@@ -57,6 +57,19 @@ def test_policies_build_training_sets_of_the_right_size():
         _, pool = Accumulate().training_data(exp, model, pool, 10, rng)
     assert pool.shape == (4, 40)
     assert np.array_equal(pool[:, :10], real)
+
+
+def test_keep_real_redraw_draws_new_real_points_every_generation():
+    """Fixed: the same 5 real points in every generation; redraw: a new subset each time (two draws of 5
+    of 40 distinct points coincide with probability 1 / C(40, 5) = 1.5e-6 per chain)."""
+    exp, rng = NaiveGaussian(), np.random.default_rng(5)
+    real = exp.real_data(40, 3, rng)
+    model = exp.fit(real, None, rng)
+    for policy, same in [(KeepReal(0.125), True), (KeepReal(0.125, redraw=True), False)]:
+        state = policy.start(exp, real, 40, rng)
+        kept = [np.sort(policy.training_data(exp, model, state, 40, rng)[0][:, :5], axis=1) for _ in range(2)]
+        assert all(np.isin(k, real).all() for k in kept)
+        assert (kept[0] == kept[1]).all(axis=1).tolist() == [same] * 3
 
 
 def test_keep_real_extremes():
