@@ -52,9 +52,9 @@ def rise(metrics: pd.DataFrame) -> float:
 
 def main(name: str, params: list[str]) -> None:
     overrides = {"policies": ["replace"], "epochs": [5], "n_generations": 2, "n_runs": 1,
-                 "histogram_generations": [0], **parse_params(params)}
+                 "shown_generations": [0], **parse_params(params)}
     start = time.monotonic()
-    results = lm.run_experiment(start_run("05_opt125m_wikitext2", "default", overrides), progress=True)
+    results = lm.run_all(start_run("05_opt125m_wikitext2", "default", overrides), progress=True)
     row = {"name": name, "overrides": " ".join(params), **summarise(results),
            "minutes": (time.monotonic() - start) / 60}
     frame = pd.DataFrame([row])

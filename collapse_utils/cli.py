@@ -30,7 +30,7 @@ from typing import IO, Any, Iterator, Sequence
 from .budget import check_budget
 from .cache import atomic_write_bytes
 from .paths import NOTEBOOKS_DIR, REPO_ROOT, figures_dir, results_dir
-from .profiles import PROFILE_NAMES, check_notebook, check_profile, load_settings, notebook_names
+from .profiles import PROFILE_NAMES, check_notebook, check_profile, check_seed, load_settings, notebook_names
 
 INTERRUPTED = "interrupted; rerun the same command to resume"
 
@@ -49,13 +49,6 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
             raise ValueError(f"--param expects key=value, got {pair!r}")
         params[key.strip()] = value.strip()
     return params
-
-
-def check_seed(seed: int) -> int:
-    """``seed`` if it is a valid seed (an integer >= 0), else a ValueError."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"--seed must be an integer >= 0, got {seed!r}")
-    return seed
 
 
 def writable_folder(path: Path) -> Path:
@@ -163,16 +156,19 @@ def _build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="execute one notebook (into runs/<notebook>/<profile>/)")
     figures = sub.add_parser("figures", help="execute every notebook; the default profile refreshes the "
                                              "committed notebooks/ and figures/")
-    for command in (show, run):
+    compute = sub.add_parser("compute", help="compute a notebook's results into the cache without executing it "
+                                             "(for torchrun: each process takes its share of the chains)")
+    for command in (show, run, compute):
         command.add_argument("notebook", help="e.g. 02_gaussian (or 02)")
-    for command in (show, run, figures):
+    for command in (show, run, figures, compute):
         command.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILE_NAMES)}")
-    for command in (show, run):
+    for command in (show, run, compute):
         command.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                              help="override one setting of the profile (repeatable)")
-    for command in (run, figures):
+    for command in (run, figures, compute):
         command.add_argument("--seed", type=int, default=0)
         command.add_argument("--force", action="store_true", help="recompute instead of loading cached results")
+    for command in (run, figures):
         command.add_argument("--output", type=Path, default=None,
                              help="folder for the executed notebooks and their figures "
                                   "(default: runs/<notebook>/<profile>/)")
@@ -233,6 +229,23 @@ def _run(args: argparse.Namespace) -> None:
         print(f"{name}: {time.monotonic() - start:.1f} s -> {shown}", flush=True)
 
 
+def _compute(args: argparse.Namespace) -> None:
+    """Compute (or load) the results of a notebook whose module has ``run_all(run)``, without the notebook."""
+    import importlib
+
+    from .profiles import SETTINGS_CLASSES
+    from .run import start_run
+
+    name = resolve_notebook(args.notebook)
+    check_seed(args.seed)
+    module = importlib.import_module(SETTINGS_CLASSES[name].split(":")[0])
+    if not hasattr(module, "run_all"):
+        raise ValueError(f"{name} has no separate compute step; execute it with: collapse-utils run {name}")
+    start = time.monotonic()
+    module.run_all(start_run(name, args.profile, parse_params(args.param), args.seed, args.force))
+    print(f"{name}: results of profile {args.profile} computed or loaded in {time.monotonic() - start:.1f} s")
+
+
 def _interrupted(signum: int, frame: Any) -> None:
     """Ctrl-C: silence the log chatter of the kernel's shutdown, then stop with KeyboardInterrupt."""
     logging.disable(logging.CRITICAL)
@@ -279,6 +292,8 @@ def _main(args: argparse.Namespace) -> int:
             start = time.monotonic()
             index = build_report(args.output)
             print(f"report: {index} ({time.monotonic() - start:.1f} s)")
+        elif args.command == "compute":
+            _compute(args)
         else:
             check_profile(args.profile)
             _run(args)

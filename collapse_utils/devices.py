@@ -7,18 +7,22 @@ The device is chosen once per notebook (CUDA when available) and passed on; noth
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
 
 def pick_device(name: str = "auto", threads: int = 1) -> torch.device:
-    """Set torch's CPU threads and return the device: CUDA if available under 'auto'."""
+    """Set torch's CPU threads and return the device: CUDA if available under 'auto' (under torchrun, the
+    GPU of the process's ``LOCAL_RANK``)."""
     if name not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {name!r}")
     torch.set_num_threads(threads)
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was asked for but no CUDA device is available; use 'auto' or 'cpu'")
-    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+    if name == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:

@@ -4,13 +4,13 @@ Model 0 fine-tunes a pre-trained causal LM on real WikiText-2 blocks; model n+1 
 same pre-trained model on blocks that model n wrote (beam search continuing original training
 blocks), mixed with real blocks as a data policy says. Every model is scored on the real test set.
 
-Why not :func:`collapse_utils.recursion.run_generations`: one generation here costs minutes to
-hours and its state is a model checkpoint plus a dataset, so the loop keeps its own cache, one
-folder per generation (``model/``, ``data.npz``, ``metrics.json``, all written atomically) and
-resumes at the first unfinished step. It uses the same policy classes (``Replace``,
-``KeepReal``, ``Accumulate``) through :class:`PromptSource`, so the data semantics are shared;
-with ``keep_real_redraw`` (the authors' code) KeepReal draws a new random subset of real blocks
-every generation, without it one subset for the whole run. Accumulate pools everything.
+Each chain (one setting, one run) goes through :func:`collapse_utils.recursion.run_generations`,
+the loop every experiment shares, with the same policy classes: :class:`LMChain` adapts it, its
+models being handles to per-generation folders (model, data, continuations, metrics, each with a
+sha256 record), and the loop checkpoints after every generation. With ``keep_real_redraw`` (the
+authors' code) KeepReal draws a new random subset of real blocks every generation, without it one
+subset for the whole run; Accumulate pools everything. Next to the paper's beam search, a setting
+may decode by ancestral sampling (``decodings``) to separate the decoding's bias from sampling error.
 
 The scratch model of the default profile is pre-trained on training articles that fine-tuning
 never sees (:func:`split_finetune_pretrain`), optionally restyled (:func:`lm_data.plain_text`).
@@ -22,7 +22,9 @@ figures.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -40,7 +42,7 @@ from .progress import progress_bar
 from .devices import pick_device
 from .lm_data import Blocks, check_block_size, drop_headings, encode_text, example_prompt, make_blocks, \
     ngram_stats, plain_text, resolve_variant, split_articles, train_tokenizer, load_tokenizer
-from .recursion import Accumulate, KeepReal, Policy, Replace, check_positive_int, parse_policy, policy_label
+from .recursion import KeepReal, Policy, Replace, check_positive_int, parse_policy, policy_label, run_generations
 
 SCRATCH = lm_model.SCRATCH
 
@@ -73,16 +75,17 @@ class LMSettings:
     batch_size: int = 128
     policies: list[str] = field(default_factory=lambda: ["replace", "keep_real:0.1", "accumulate"])
     epochs: list[int] = field(default_factory=lambda: [5, 10, 5])
+    decodings: list[str] = field(default_factory=list)  # per policy 'beam' or 'sample'; empty: all 'beam'
     n_generations: int = 9
     n_runs: int = 1
     num_beams: int = 5
     new_tokens: int = 64
     repetition_penalty: float = 3.0
     gen_batch_size: int = 64
-    histogram_generations: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 5, 9])
+    shown_generations: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 5, 9])  # in the histograms
     example_phrase: str = "some started before"
     keep_all_models: bool = True
-    threads: int = 1  # torch CPU threads per process; more than the free cores slows torch down many-fold
+    n_threads: int = 1  # torch CPU threads per process; more than the free cores slows torch down many-fold
     workers: int = 1  # processes that run chains side by side (independent chains, one cache)
 
     def __post_init__(self) -> None:
@@ -94,7 +97,7 @@ class LMSettings:
         if self.data_variant not in ("auto", "raw", "tokens"):
             raise ValueError(f"data_variant must be 'auto', 'raw' or 'tokens', got {self.data_variant!r}")
         for name in ("vocab_size", "d_model", "n_layers", "n_heads", "ffn_dim", "pretrain_epochs", "batch_size",
-                     "n_runs", "num_beams", "new_tokens", "gen_batch_size", "threads", "workers", "n_generations"):
+                     "n_runs", "num_beams", "new_tokens", "gen_batch_size", "n_threads", "workers", "n_generations"):
             check_positive_int(name, getattr(self, name))
         for name in ("pretrain_blocks", "text_limit", "n_train_blocks", "n_valid_blocks", "n_test_blocks"):
             check_positive_int(name, getattr(self, name), minimum=0)
@@ -103,30 +106,42 @@ class LMSettings:
                 raise ValueError(f"{name} must be a positive number, got {getattr(self, name)!r}")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
-        if len(self.policies) != len(self.epochs) or not self.policies:
+        if not self.policies or len(self.policies) != len(self.epochs) or len(self.decodings) not in (
+                0, len(self.policies)):
             raise ValueError(f"policies and epochs must be non-empty lists of equal length (one epoch count per "
-                             f"policy), got {self.policies} and {self.epochs}")
+                             f"policy), and decodings empty (beam search for all) or one per policy (override it with the policies); got "
+                             f"{self.policies}, {self.epochs} and {self.decodings}")
+        bad = [d for d in self.decodings if d not in lm_model.DECODINGS]
+        if bad:
+            raise ValueError(f"decodings must each be one of {lm_model.DECODINGS}, got {bad}")
         for policy, epochs in zip(self.policies, self.epochs):
             check_positive_int(f"epochs of {policy}", epochs)
             if not isinstance(parse_policy(policy), Replace) and self.new_tokens != self.block_size:
                 raise ValueError(f"policy {policy!r} mixes real and generated blocks, so new_tokens "
                                  f"({self.new_tokens}) must equal block_size ({self.block_size})")
-        if any(g < 0 or g > self.n_generations for g in self.histogram_generations):
-            raise ValueError(f"histogram_generations must lie in 0..n_generations={self.n_generations}, "
-                             f"got {self.histogram_generations}")
+        if any(g < 0 or g > self.n_generations for g in self.shown_generations):
+            raise ValueError(f"shown_generations must lie in 0..n_generations={self.n_generations}, "
+                             f"got {self.shown_generations}")
 
     @property
     def scratch(self) -> bool:
         return self.model_name == SCRATCH
 
-    def settings_list(self) -> list[tuple[Policy, int]]:
-        """The (policy, epochs) pairs, e.g. (Replace(), 5) and (KeepReal(0.1), 10)."""
-        return [(parse_policy(p), int(e)) for p, e in zip(self.policies, self.epochs)]
+    def settings_list(self) -> list[tuple[Policy, int, str]]:
+        """The (policy, epochs, decoding) triples, e.g. (Replace(), 5, 'beam') and (KeepReal(0.1), 10, 'beam')."""
+        decodings = self.decodings or ["beam"] * len(self.policies)
+        return [(self.policy(p), int(e), d) for p, e, d in zip(self.policies, self.epochs, decodings)]
+
+    def policy(self, text: str) -> Policy:
+        """The policy named ``text``; KeepReal redraws its real blocks every generation with ``keep_real_redraw``."""
+        policy = parse_policy(text)
+        return dataclasses.replace(policy, redraw=self.keep_real_redraw) if isinstance(policy, KeepReal) else policy
 
 
-def setting_label(policy: Policy, epochs: int) -> str:
-    """'replace, 5 epochs' etc."""
-    return f"{policy_label(policy)}, {epochs} epoch{'s' if epochs != 1 else ''}"
+def setting_label(policy: Policy, epochs: int, decoding: str = "beam") -> str:
+    """'replace, 5 epochs' etc.; ', sampling' is added for ancestral sampling instead of the paper's beam search."""
+    return f"{policy_label(policy)}, {epochs} epoch{'s' if epochs != 1 else ''}" + (
+        ", sampling" if decoding == "sample" else "")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -231,7 +246,7 @@ def _subset(blocks: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
 def prepare(run, progress: bool = True) -> LMContext:
     """Tokenizer, block sets, the example prompt, and the pre-trained model (pre-trained here for 'scratch')."""
     s = run.settings
-    device = pick_device("auto", s.threads)
+    device = pick_device("auto", s.n_threads)
     variant = resolve_variant(s.data_variant)
     tokenizer, folder = _tokenizer(run, variant)
     plain = s.scratch and s.pretrain_text == "plain"
@@ -288,18 +303,19 @@ def _zero_shot(run, base: str, test: np.ndarray, device) -> float:
 #: Settings that do not change a chain's results (which chains run, how many generations, speed,
 #: plotting); they are left out of its cache key, so that adding a policy, a run or generations
 #: reuses the chains already computed.
-NOT_IN_CHAIN_KEY = ("policies", "epochs", "n_generations", "n_runs", "histogram_generations", "gen_batch_size",
-                    "threads", "workers", "keep_all_models")
+NOT_IN_CHAIN_KEY = ("policies", "epochs", "decodings", "n_generations", "n_runs", "shown_generations",
+                    "gen_batch_size", "n_threads", "workers", "keep_all_models")
 
 
 def _chain_key(run) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(run.settings).items() if k not in NOT_IN_CHAIN_KEY}
 
 
-def chain_dir(run, policy: Policy, epochs: int, replicate: int) -> Path:
-    """Cache folder of one chain: ``gen_00/``, ``gen_01/``, ... each with model, data and metrics."""
+def chain_dir(run, policy: Policy, epochs: int, decoding: str, index: int) -> Path:
+    """Cache folder of run ``index`` of one setting: the loop's checkpoint and ``gen_00/``, ``gen_01/``, ...
+    (model, training data, continuations, metrics)."""
     return _shared_dir(run, "chain", **_chain_key(run), policy=policy_label(policy), epochs=epochs,
-                       replicate=replicate)
+                       decoding=decoding, run_index=index)
 
 
 def zero_shot_dir(run) -> Path:
@@ -307,16 +323,88 @@ def zero_shot_dir(run) -> Path:
     return _shared_dir(run, "zero_shot", **_chain_key(run))
 
 
-class PromptSource:
-    """Adapter that lets the recursion policies build LM training sets.
+def _save_array(path: Path, values: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, values)
+    cache.save_verified(path, buffer.getvalue())
 
-    ``sample(model, n, rng)`` continues ``n`` original training blocks (all of them when ``n``
-    is their number, else a random subset) with the model; the new tokens are the samples.
+
+def _load_array(path: Path) -> np.ndarray:
+    return np.load(io.BytesIO(cache.read_verified(path)))
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Handle of one fine-tuned model of a chain: generation ``number``, stored in ``folder``."""
+
+    folder: Path
+    number: int
+
+
+@dataclass
+class LMChain:
+    """One chain as an :class:`~collapse_utils.recursion.Experiment` of the generational loop.
+
+    Its models are :class:`Generation` handles to folders ``root/gen_NN`` that hold the model, its
+    training data, its continuations and its metrics (each file written atomically with a sha256
+    record), so the loop's checkpoint stays small and a generation finished before an interrupt is
+    loaded, not recomputed. Every method draws the same numbers from ``rng`` whether it computes or
+    loads, so a resumed chain continues on the same random stream.
     """
 
-    def __init__(self, ctx: LMContext):
-        self.ctx = ctx
-        self.last: Blocks | None = None
+    ctx: LMContext
+    root: Path
+    epochs: int
+    decoding: str = "beam"
+
+    def fit(self, data: Blocks, previous: Generation | None, rng: np.random.Generator) -> Generation:
+        seed = int(rng.integers(2**62))
+        number = 0 if previous is None else previous.number + 1
+        folder = self.root / f"gen_{number:02d}"
+        if cache.load_or_report(folder / "metrics.json", json.loads) is None:
+            self._fit(data, folder, number, np.random.default_rng(seed))
+        if previous is not None and previous.number > 0 and not self.ctx.settings.keep_all_models:
+            shutil.rmtree(previous.folder / "model", ignore_errors=True)
+        return Generation(folder, number)
+
+    def _fit(self, data: Blocks, folder: Path, number: int, rng: np.random.Generator) -> None:
+        """Fine-tune the pre-trained model on ``data``, score it and store everything in ``folder``."""
+        ctx, s = self.ctx, self.ctx.settings
+        cache.save_verified(folder / "data.npz", data.to_bytes())
+        model = lm_model.load_model(ctx.base_model, ctx.device)
+        start = time.monotonic()
+        history = lm_model.train(model, data.ids, ctx.valid, self.epochs, s.lr, s.lr_min, s.batch_size, ctx.device,
+                                 rng, ctx.progress, desc=f"fine-tuning {folder.name}")
+        info = {"valid_history": history, "best_epoch": int(np.argmin(history)) + 1,
+                "train_seconds": time.monotonic() - start}
+        lm_model.save_model(model, folder / "model")
+        model0 = model if number == 0 else lm_model.load_model(self.root / "gen_00" / "model", ctx.device)
+        scored = data if number == 0 else data.written_by(number - 1)
+        metrics, ppl, test_ppl = evaluate(ctx, model, model0, scored)
+        if number > 0:
+            info["sample_seconds"] = json.loads(cache.read_verified(self.root / f"gen_{number - 1:02d}" /
+                                                                    "samples.json"))["seconds"]
+        _save_array(folder / "sequence_ppl.npy", ppl)
+        _save_array(folder / "test_sequence_ppl.npy", test_ppl)
+        cache.save_verified(folder / "metrics.json", json.dumps({**info, **metrics}, indent=1).encode())
+
+    def sample(self, model: Generation, n: int, rng: np.random.Generator) -> Blocks:
+        """Continuations by ``model`` of ``n`` original training blocks (all of them, or a random subset)."""
+        prompts = self.ctx.train
+        index = np.arange(len(prompts)) if n == len(prompts) else np.sort(rng.choice(len(prompts), n, replace=False))
+        seed = int(rng.integers(2**62))
+        path = model.folder / "samples.npz"
+        stored = cache.load_or_report(path, Blocks.from_bytes)
+        record = cache.load_or_report(model.folder / "samples.json", json.loads)
+        if stored is None or record is None or record["prompts"] != index.tolist():
+            start = time.monotonic()
+            loaded = lm_model.load_model(model.folder / "model", self.ctx.device)
+            ids = continue_blocks(self.ctx, loaded, prompts[index], self.decoding, np.random.default_rng(seed))
+            stored = Blocks.written(ids, model.number)
+            cache.save_verified(path, stored.to_bytes())
+            cache.save_verified(model.folder / "samples.json", json.dumps(
+                {"prompts": index.tolist(), "seconds": time.monotonic() - start}).encode())
+        return stored
 
     def subset(self, blocks: Blocks, n: int, rng: np.random.Generator) -> Blocks:
         return blocks.take(np.sort(rng.choice(len(blocks), n, replace=False)))
@@ -324,43 +412,24 @@ class PromptSource:
     def combine(self, parts: Sequence[Blocks]) -> Blocks:
         return Blocks.concat(parts)
 
-    def sample(self, model, n: int, rng: np.random.Generator) -> Blocks:
-        prompts = self.ctx.train
-        index = np.arange(len(prompts)) if n == len(prompts) else np.sort(rng.choice(len(prompts), n, replace=False))
-        ids = continue_blocks(self.ctx, model, prompts[index])
-        self.last = Blocks(ids, np.zeros(len(ids), dtype=bool))
-        return self.last
+    def metrics(self, model: Generation) -> dict[str, np.ndarray]:
+        values = json.loads(cache.read_verified(model.folder / "metrics.json"))
+        return {k: np.asarray([v]) for k, v in values.items() if k != "valid_history"}
 
 
-def continue_blocks(ctx: LMContext, model, prompts: np.ndarray) -> np.ndarray:
-    """Beam-search continuations of ``prompts`` with the paper's generation settings."""
+def continue_blocks(ctx: LMContext, model, prompts: np.ndarray, decoding: str = "beam",
+                    rng: np.random.Generator | None = None) -> np.ndarray:
+    """Continuations of ``prompts``: the paper's beam search, or ancestral sampling (``decoding='sample'``)."""
     s = ctx.settings
     return lm_model.continue_prompts(model, list(prompts), s.new_tokens, s.num_beams, s.repetition_penalty,
                                      ctx.tokenizer.pad_token_id, ctx.tokenizer.eos_token_id, ctx.device,
-                                     s.gen_batch_size, ctx.progress)
-
-
-def fit(ctx: LMContext, blocks: Blocks, epochs: int, folder: Path, rng: np.random.Generator) -> tuple[Any, dict]:
-    """Fine-tune the pre-trained model on ``blocks`` (or load it from ``folder`` if already done)."""
-    s = ctx.settings
-    info_path = folder.parent / "fit.json"
-    if (folder / "config.json").exists() and info_path.exists():
-        return lm_model.load_model(folder, ctx.device), json.loads(info_path.read_text())
-    model = lm_model.load_model(ctx.base_model, ctx.device)
-    start = time.monotonic()
-    history = lm_model.train(model, blocks.ids, ctx.valid, epochs, s.lr, s.lr_min, s.batch_size, ctx.device,
-                             rng, ctx.progress, desc=f"fine-tuning {folder.parent.name}")
-    info = {"valid_history": history, "best_epoch": int(np.argmin(history)) + 1,
-            "train_seconds": time.monotonic() - start}
-    lm_model.save_model(model, folder)
-    cache.atomic_write_json(info_path, info)
-    return model, info
+                                     s.gen_batch_size, ctx.progress, decoding, rng)
 
 
 def evaluate(ctx: LMContext, model, model0, scored: Blocks) -> tuple[dict, np.ndarray, np.ndarray]:
     """Metrics of one generation: test/validation perplexity, n-gram statistics of ``scored`` and the
-    model's continuation of the example prompt; the per-sequence perplexity of ``scored`` under model 0;
-    the per-sequence perplexity of the real test blocks under ``model``."""
+    model's (beam-search) continuation of the example prompt; the per-sequence perplexity of ``scored``
+    under model 0; the per-sequence perplexity of the real test blocks under ``model``."""
     s = ctx.settings
     nll = lm_model.sequence_nll(model0, scored.ids, ctx.device, s.batch_size, ctx.progress)
     test_nll = lm_model.sequence_nll(model, ctx.test, ctx.device, s.batch_size)
@@ -371,41 +440,21 @@ def evaluate(ctx: LMContext, model, model0, scored: Blocks) -> tuple[dict, np.nd
     return metrics, np.exp(nll), np.exp(test_nll)
 
 
-def run_chain(ctx: LMContext, run, policy: Policy, epochs: int, replicate: int) -> Path:
-    """All generations of one (policy, epochs, replicate) chain, resumable; returns its folder."""
-    s, label = ctx.settings, setting_label(policy, epochs)
-    root = chain_dir(run, policy, epochs, replicate)
-    source, real = PromptSource(ctx), Blocks.original(ctx.train)
-    state = policy.start(source, real, len(real), run.rng("start", label, replicate))
-    model0 = None
-    for g in progress_bar(iterable=range(s.n_generations + 1), desc=label, enabled=ctx.progress, leave=True):
-        folder = root / f"gen_{g:02d}"
-        blocks = real if g == 0 else Blocks.load(folder / "data.npz")
-        state = blocks if isinstance(policy, Accumulate) and g > 0 else state
-        model = None
-        if not (folder / "metrics.json").exists():
-            model, info = fit(ctx, blocks, epochs, folder / "model", run.rng("fit", label, replicate, g))
-            if model0 is None:
-                model0 = model if g == 0 else lm_model.load_model(root / "gen_00" / "model", ctx.device)
-            scored = real if g == 0 else Blocks.load(folder / "fresh.npz")
-            metrics, ppl, test_ppl = evaluate(ctx, model, model0, scored)
-            cache.atomic_write_stream(folder / "sequence_ppl.npy", lambda f: np.save(f, ppl))
-            cache.atomic_write_stream(folder / "test_sequence_ppl.npy", lambda f: np.save(f, test_ppl))
-            cache.atomic_write_json(folder / "metrics.json", {**info, **metrics})
-        following = root / f"gen_{g + 1:02d}"
-        if g < s.n_generations and not (following / "data.npz").exists():
-            if model is None:
-                model = lm_model.load_model(folder / "model", ctx.device)
-            start = time.monotonic()
-            if isinstance(policy, KeepReal) and s.keep_real_redraw:  # as the authors' code: new real blocks
-                state = policy.start(source, real, len(real), run.rng("start", label, replicate, g))
-            blocks, state = policy.training_data(source, model, state, len(real), run.rng("sample", label, replicate, g))
-            source.last.save(following / "fresh.npz")
-            cache.atomic_write_json(following / "sampling.json", {"sample_seconds": time.monotonic() - start})
-            blocks.save(following / "data.npz")
-        if g > 0 and not s.keep_all_models and (following / "data.npz").exists():
-            shutil.rmtree(folder / "model", ignore_errors=True)
-    return root
+Chain = tuple[Policy, int, str, int]  # policy, epochs, decoding, run
+
+
+def run_chain(ctx: LMContext, run, chain: Chain) -> pd.DataFrame:
+    """All generations of one chain through :func:`~collapse_utils.recursion.run_generations`, checkpointed
+    after every generation and resumed from the cache; one row of metrics per generation."""
+    policy, epochs, decoding, index = chain
+    label, root = setting_label(policy, epochs, decoding), chain_dir(run, *chain)
+    real = Blocks.original(ctx.train)
+    with cache.lock(root):
+        frame = run_generations(LMChain(ctx, root, epochs, decoding), real, ctx.settings.n_generations, len(real),
+                                policy, run.rng("chain", label, index), checkpoint=root / "loop.pkl",
+                                checkpoint_seconds=0, progress=ctx.progress, description=label)
+    return frame.drop(columns=["chain", "policy"]).assign(
+        setting=label, policy=policy_label(policy), epochs=epochs, decoding=decoding, run=index)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -426,50 +475,59 @@ class LMResults:
     pretraining: dict
 
 
-def run_experiment(run, progress: bool = True) -> LMResults:
+def chains(settings: LMSettings) -> list[Chain]:
+    """Every (policy, epochs, decoding, run) of the settings."""
+    return [(*setting, index) for setting in settings.settings_list() for index in range(settings.n_runs)]
+
+
+def run_all(run, progress: bool = True) -> LMResults:
     """Every chain of the run's settings (computed or loaded from the per-generation cache).
 
     With ``run.force`` the chains and the zero-shot score are recomputed; the tokenizer and the
-    pre-trained model stay cached (delete ``results/05_opt125m_wikitext2`` to redo them).
+    pre-trained model stay cached (delete ``results/05_opt125m_wikitext2`` to redo them). Under
+    ``torchrun`` each process computes its share of the chains first (see :func:`share`).
     """
-    chains = [(policy, epochs, replicate) for policy, epochs in run.settings.settings_list()
-              for replicate in range(run.settings.n_runs)]
+    todo = chains(run.settings)
     if run.force:
-        for folder in [chain_dir(run, *chain) for chain in chains] + [zero_shot_dir(run)]:
+        for folder in [chain_dir(run, *chain) for chain in todo] + [zero_shot_dir(run)]:
             shutil.rmtree(folder, ignore_errors=True)
     ctx = prepare(run, progress)
-    _run_chains(ctx, run, chains)
+    _run_chains(ctx, run, share(todo))
     metric_rows, sequence_rows, forgetting_rows = [], [], []
-    for policy, epochs, replicate in chains:
-        root = chain_dir(run, policy, epochs, replicate)
-        keys = {"setting": setting_label(policy, epochs), "policy": policy_label(policy), "epochs": epochs,
-                "run": replicate}
-        for g in range(run.settings.n_generations + 1):
+    for chain in todo:
+        frame = run_chain(ctx, run, chain)  # loads what is done; waits for a chain another process computes
+        metric_rows.append(frame)
+        root = chain_dir(run, *chain)
+        keys = frame.iloc[0][["setting", "policy", "epochs", "decoding", "run"]].to_dict()
+        for g in frame["generation"]:
             folder = root / f"gen_{g:02d}"
-            row = {**keys, "generation": g, **json.loads((folder / "metrics.json").read_text())}
-            if (folder / "sampling.json").exists():
-                row.update(json.loads((folder / "sampling.json").read_text()))
-            metric_rows.append(row)
-            sequence_rows.append(pd.DataFrame({**keys, "generation": g, "ppl": np.load(folder / "sequence_ppl.npy")}))
+            sequence_rows.append(pd.DataFrame({**keys, "generation": g, "ppl": _load_array(folder / "sequence_ppl.npy")}))
             forgetting_rows.append(pd.DataFrame({**keys, "generation": g, "sequence": np.arange(len(ctx.test)),
-                                                 "ppl": np.load(folder / "test_sequence_ppl.npy")}))
-    metrics = pd.DataFrame(metric_rows).drop(columns=["valid_history"])
-    return LMResults(metrics, pd.concat(sequence_rows, ignore_index=True),
+                                                 "ppl": _load_array(folder / "test_sequence_ppl.npy")}))
+    return LMResults(pd.concat(metric_rows, ignore_index=True), pd.concat(sequence_rows, ignore_index=True),
                      pd.concat(forgetting_rows, ignore_index=True), ctx.zero_shot, ctx.decode(ctx.prompt), ctx.variant,
                      ctx.pretraining)
 
 
-def _run_chains(ctx: LMContext, run, chains: list[tuple[Policy, int, int]]) -> None:
-    """Run ``chains`` here, or in ``settings.workers`` processes (the costliest chains first)."""
+def share(todo: list[Chain]) -> list[Chain]:
+    """This process's share of the chains: every one, or under ``torchrun`` (``RANK``/``WORLD_SIZE`` set)
+    every WORLD_SIZE-th from RANK on. The processes share the cache and its locks, so afterwards each
+    loads the others' chains (waiting for those still running)."""
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    return todo[rank::world]
+
+
+def _run_chains(ctx: LMContext, run, todo: list[Chain]) -> None:
+    """Run ``todo`` here, or in ``settings.workers`` processes (the costliest chains first)."""
     if run.settings.workers == 1:
-        for chain in chains:
-            run_chain(ctx, run, *chain)
+        for chain in todo:
+            run_chain(ctx, run, chain)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     cost = {"accumulate": 0, "keep_real": 1, "replace": 2}
-    ordered = sorted(chains, key=lambda chain: (cost[chain[0].name], -chain[1]))
+    ordered = sorted(todo, key=lambda chain: (cost.get(chain[0].name, 0), chain[2] == "sample", -chain[1]))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(run.settings.workers, mp_context=context) as pool:
         jobs = [pool.submit(_chain_job, run, chain) for chain in ordered]
@@ -478,9 +536,9 @@ def _run_chains(ctx: LMContext, run, chains: list[tuple[Policy, int, int]]) -> N
             job.result()
 
 
-def _chain_job(run, chain: tuple[Policy, int, int]) -> None:
+def _chain_job(run, chain: Chain) -> None:
     """One chain in a worker process (tokenizer, data and pre-trained model come from the cache)."""
-    run_chain(prepare(run, progress=False), run, *chain)
+    run_chain(prepare(run, progress=False), run, chain)
 
 
 # Tidy frames behind the figures (written next to them as CSV; the tests read them back).
@@ -527,8 +585,21 @@ Z = 3.09
 
 
 def _setting(frame: pd.DataFrame, prefix: str) -> str | None:
-    names = [name for name in dict.fromkeys(frame["setting"]) if name.startswith(prefix)]
+    """The first setting whose label starts with ``prefix`` and that decodes by beam search (the paper's)."""
+    names = [name for name in dict.fromkeys(frame["setting"])
+             if name.startswith(prefix) and not name.endswith(", sampling")]
     return names[0] if names else None
+
+
+def decoding_comparison(tests: pd.DataFrame, ngrams: pd.DataFrame,
+                        generations: Sequence[int] = (0, 1, 5, 9)) -> pd.DataFrame:
+    """Replace with the paper's beam search beside Replace with ancestral sampling: mean over runs of the
+    test perplexity, distinct bigrams and loop share of the training data at ``generations``."""
+    names = [name for name in dict.fromkeys(tests["setting"]) if name.startswith("replace")]
+    frame = tests.merge(ngrams, on=["setting", "run", "generation"])
+    frame = frame[frame["setting"].isin(names) & frame["generation"].isin(list(generations))]
+    table = frame.groupby(["setting", "generation"])[["test_perplexity", "distinct_2", "loop_share"]].mean()
+    return table.unstack("setting").swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False)
 
 
 def _margin(value: float, se: float) -> float:
@@ -597,9 +668,9 @@ def fig1_points(tests: pd.DataFrame, sequences: pd.DataFrame, ngrams: pd.DataFra
     return frame
 
 
-def examples_table(results: LMResults, replicate: int = 0) -> pd.DataFrame:
-    """Each model's continuation of the example prompt (first run), one row per generation."""
-    frame = results.metrics[results.metrics["run"] == replicate]
+def examples_table(results: LMResults, index: int = 0) -> pd.DataFrame:
+    """Each model's continuation of the example prompt (run ``index``), one row per generation."""
+    frame = results.metrics[results.metrics["run"] == index]
     return frame.pivot(index="generation", columns="setting", values="example")
 
 

@@ -8,6 +8,8 @@ which blocks are real WikiText-2 and which were generated.
 
 from __future__ import annotations
 
+import io
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,6 @@ from typing import Sequence
 import numpy as np
 
 from . import data
-from .cache import atomic_write_stream
 
 SPECIAL_TOKENS = ("<pad>", "</s>")
 
@@ -141,34 +142,50 @@ def example_prompt(tokenizer, text: str, phrase: str, block_size: int) -> np.nda
 
 @dataclass
 class Blocks:
-    """One generation's training set: ``ids`` (n, block) and ``real`` (n,) marking original blocks."""
+    """A training set: ``ids`` (n, block) and ``writer`` (n,): -1 for an original block, else the
+    generation of the model that wrote it."""
 
     ids: np.ndarray
-    real: np.ndarray
+    writer: np.ndarray
 
     @classmethod
     def original(cls, ids: np.ndarray) -> "Blocks":
-        return cls(np.asarray(ids), np.ones(len(ids), dtype=bool))
+        return cls(np.asarray(ids), np.full(len(ids), -1, dtype=np.int16))
+
+    @classmethod
+    def written(cls, ids: np.ndarray, generation: int) -> "Blocks":
+        return cls(np.asarray(ids), np.full(len(ids), generation, dtype=np.int16))
+
+    @property
+    def real(self) -> np.ndarray:
+        """Which blocks are original."""
+        return self.writer < 0
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def take(self, index: np.ndarray) -> "Blocks":
-        return Blocks(self.ids[index], self.real[index])
+        return Blocks(self.ids[index], self.writer[index])
+
+    def written_by(self, generation: int) -> "Blocks":
+        """The blocks that the model of ``generation`` wrote."""
+        return self.take(self.writer == generation)
 
     @staticmethod
     def concat(parts: Sequence["Blocks"]) -> "Blocks":
-        return Blocks(np.concatenate([p.ids for p in parts]), np.concatenate([p.real for p in parts]))
+        return Blocks(np.concatenate([p.ids for p in parts]), np.concatenate([p.writer for p in parts]))
 
-    def save(self, path: Path) -> None:
-        """Write as a compressed ``.npz`` (ids as the smallest unsigned type that fits), atomically."""
+    def to_bytes(self) -> bytes:
+        """Compressed ``.npz`` content (ids as the smallest unsigned type that fits)."""
         dtype = np.uint16 if self.ids.size == 0 or self.ids.max() < 2**16 else np.uint32
-        atomic_write_stream(path, lambda f: np.savez_compressed(f, ids=self.ids.astype(dtype), real=self.real))
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, ids=self.ids.astype(dtype), writer=self.writer.astype(np.int16))
+        return buffer.getvalue()
 
     @classmethod
-    def load(cls, path: Path) -> "Blocks":
-        with np.load(path) as stored:
-            return cls(stored["ids"].astype(np.int64), stored["real"].astype(bool))
+    def from_bytes(cls, content: bytes) -> "Blocks":
+        with np.load(io.BytesIO(content)) as stored:
+            return cls(stored["ids"].astype(np.int64), stored["writer"].astype(np.int16))
 
 
 def ngram_stats(ids: np.ndarray, orders: Sequence[int] = (1, 2, 3, 4)) -> dict[str, float]:

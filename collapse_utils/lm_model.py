@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import copy
 import os
+from contextlib import contextmanager, nullcontext
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -35,8 +36,17 @@ def scratch_model(vocab_size: int, d_model: int, n_layers: int, n_heads: int, ff
                        max_position_embeddings=max_positions, pad_token_id=pad_id,
                        bos_token_id=eos_id, eos_token_id=eos_id, dropout=0.1,
                        attn_implementation="sdpa")
-    torch.manual_seed(int(rng.integers(2**62)))
-    return OPTForCausalLM(config)
+    with seeded_torch(rng):
+        return OPTForCausalLM(config)
+
+
+@contextmanager
+def seeded_torch(rng: np.random.Generator) -> Iterator[None]:
+    """Run a block on torch's global generators seeded from ``rng`` (one draw), restoring them afterwards,
+    for the torch code that only draws from them (weight init, dropout, sampling in ``generate``)."""
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+        torch.manual_seed(int(rng.integers(2**62)))
+        yield
 
 
 def check_model_name(name: str | Path, marker: str = "config.json") -> str:
@@ -127,7 +137,12 @@ def train(model, ids: np.ndarray, valid: np.ndarray, epochs: int, lr: float, lr_
     Rows are shuffled each epoch with ``rng``. Returns the validation loss after each epoch;
     on return ``model`` holds the weights of the epoch with the lowest one.
     """
-    torch.manual_seed(int(rng.integers(2**62)))
+    with seeded_torch(rng):
+        return _train(model, ids, valid, epochs, lr, lr_min, batch_size, device, rng, progress, desc)
+
+
+def _train(model, ids: np.ndarray, valid: np.ndarray, epochs: int, lr: float, lr_min: float,
+           batch_size: int, device: torch.device, rng: np.random.Generator, progress: bool, desc: str) -> list[float]:
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=lr_min)
     history, best = [], None
@@ -162,20 +177,36 @@ def left_pad(prompts: Sequence[np.ndarray], pad_id: int) -> tuple[torch.Tensor, 
     return ids, mask
 
 
+DECODINGS = ("beam", "sample")
+
+
 @torch.inference_mode()
 def continue_prompts(model, prompts: Sequence[np.ndarray], new_tokens: int, num_beams: int,
                      repetition_penalty: float, pad_id: int, eos_id: int, device: torch.device,
-                     batch_size: int = 32, progress: bool = True) -> np.ndarray:
-    """Exactly ``new_tokens`` tokens continuing each prompt by beam search; shape (n, new_tokens)."""
+                     batch_size: int = 32, progress: bool = True, decoding: str = "beam",
+                     rng: np.random.Generator | None = None) -> np.ndarray:
+    """Exactly ``new_tokens`` tokens continuing each prompt; shape (n, new_tokens).
+
+    ``decoding``: 'beam' (``num_beams`` beams and ``repetition_penalty``, the paper's setting) or
+    'sample' (ancestral sampling from the model's distribution: temperature 1, no top-k/top-p, no
+    penalty), drawn with a torch generator seeded from ``rng``.
+    """
+    if decoding not in DECODINGS:
+        raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
+    sampling = decoding == "sample"
+    if sampling and rng is None:
+        raise ValueError("decoding='sample' needs a random generator (rng)")
+    options = (dict(do_sample=True, num_beams=1, temperature=1.0, top_k=0, top_p=1.0, repetition_penalty=1.0)
+               if sampling else dict(do_sample=False, num_beams=num_beams, repetition_penalty=repetition_penalty,
+                                     early_stopping=False))
     model.eval()
     out = []
     for index in progress_bar(iterable=_batches(len(prompts), batch_size), desc="generating", enabled=progress):
         ids, mask = left_pad([prompts[i] for i in index], pad_id)
-        with autocast(device):
+        with autocast(device), seeded_torch(rng) if sampling else nullcontext():
             result = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
-                                    num_beams=num_beams, do_sample=False, max_new_tokens=new_tokens,
-                                    min_new_tokens=new_tokens, repetition_penalty=repetition_penalty,
-                                    pad_token_id=pad_id, eos_token_id=eos_id, early_stopping=False)
+                                    max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                                    pad_token_id=pad_id, eos_token_id=eos_id, **options)
         out.append(result[:, ids.shape[1]:].cpu().numpy())
     generated = np.concatenate(out) if out else np.zeros((0, new_tokens), dtype=np.int64)
     if generated.shape[1] != new_tokens:

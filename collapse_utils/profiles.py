@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import numbers
 import typing
 from typing import Any
 
@@ -86,24 +87,26 @@ LM = {
                                   ffn_dim=64, pretrain_blocks=128, pretrain_epochs=1, pretrain_lr=1e-3,
                                   data_variant="auto", text_limit=150_000, n_train_blocks=16, n_valid_blocks=8,
                                   n_test_blocks=16, lr=1e-3, batch_size=8, block_size=32, new_tokens=32,
-                                  policies=["replace", "keep_real:0.1", "accumulate"], epochs=[1, 2, 1],
-                                  n_generations=2, n_runs=1, gen_batch_size=32, histogram_generations=[0, 1, 2],
-                                  keep_all_models=True, threads=1)},
+                                  policies=["replace", "keep_real:0.1", "accumulate", "replace"], epochs=[1, 2, 1, 1],
+                                  decodings=["beam", "beam", "beam", "sample"],
+                                  n_generations=2, n_runs=1, gen_batch_size=32, shown_generations=[0, 1, 2],
+                                  keep_all_models=True, n_threads=1)},
     "default": {**LM_SHARED, **dict(model_name="scratch", vocab_size=2048, d_model=128, n_layers=2, n_heads=4,
                                     ffn_dim=512, pretrain_text="plain", pretrain_blocks=30000, pretrain_epochs=1,
                                     pretrain_lr=1e-3, data_variant="auto", text_limit=0, n_train_blocks=64,
                                     n_valid_blocks=64, n_test_blocks=256, lr=5e-4, batch_size=16,
-                                    policies=["replace", "keep_real:0.1", "accumulate"], epochs=[5, 10, 5],
+                                    policies=["replace", "keep_real:0.1", "accumulate", "replace"],
+                                    epochs=[5, 10, 5, 5], decodings=["beam", "beam", "beam", "sample"],
                                     n_generations=9, n_runs=3, gen_batch_size=64,
-                                    histogram_generations=[0, 1, 2, 3, 5, 9], keep_all_models=True, threads=1,
+                                    shown_generations=[0, 1, 2, 3, 5, 9], keep_all_models=True, n_threads=1,
                                     workers=2)},
     "paper": {**LM_SHARED, **dict(row_special_tokens=True, model_name="facebook/opt-125m", vocab_size=50272, d_model=768, n_layers=12,
                                   n_heads=12, ffn_dim=3072, pretrain_blocks=0, pretrain_epochs=1,
                                   pretrain_lr=1e-3, data_variant="raw", text_limit=0, n_train_blocks=0,
                                   n_valid_blocks=0, n_test_blocks=0, lr=2e-5, batch_size=128,
                                   policies=["replace", "keep_real:0.1", "accumulate"], epochs=[5, 10, 5],
-                                  n_generations=9, n_runs=5, gen_batch_size=512,
-                                  histogram_generations=[0, 1, 2, 3, 5, 9], keep_all_models=False, threads=16)},
+                                  decodings=["beam", "beam", "beam"], n_generations=9, n_runs=5, gen_batch_size=512,
+                                  shown_generations=[0, 1, 2, 3, 5, 9], keep_all_models=False, n_threads=16)},
 }
 
 VAE_SHARED = dict(latent_dim=20, lr=1e-3, weight_decay=1e-5, beta=1.0, train_size=60000, n_reference=10000,
@@ -180,10 +183,14 @@ WHY: dict[str, dict[str, str]] = {
         "lr": "a small model with few optimiser steps per epoch needs a larger rate to move at all",
         "batch_size": "few training blocks: a smaller batch gives several optimiser steps per epoch",
         "n_runs": "3 runs per setting fit the budget (the paper: 5)",
+        "policies": "a fourth setting beside the paper's two and Accumulate: Replace decoded by ancestral sampling",
+        "epochs": "the sampling ablation trains as the paper's Replace does (5 epochs)",
+        "decodings": "the ablation samples (temperature 1, no penalty) where the paper uses 5-beam search, to "
+                     "separate the decoding's bias from finite-sample error",
         "workers": "two processes share the 2 CPU cores (chains are independent); the paper profile runs one at a time",
         "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
         "keep_all_models": "the paper profile keeps only model 0 and the latest model (0.5 GB each)",
-        "threads": "CPU threads: 1 on a shared 2-core machine (torch slows down many-fold when threads compete)",
+        "n_threads": "CPU threads: 1 on a shared 2-core machine (torch slows down many-fold when threads compete)",
     },
     "06_beyond": {
         "n_chains": "2000 chains give collapse-time means to about 2 %",
@@ -218,6 +225,13 @@ def check_profile(profile: str) -> str:
     if profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILE_NAMES)}")
     return profile
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if it is a valid seed (an integer >= 0), else a ValueError."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)
 
 
 def settings_class(notebook: str) -> type:

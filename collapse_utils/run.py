@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import cache, plotting
-from .profiles import SETTINGS_CLASSES, as_dict, load_settings
+from .profiles import SETTINGS_CLASSES, as_dict, check_seed, load_settings
 from .provenance import provenance_record, write_sidecar
 
 
@@ -102,8 +102,7 @@ class Run:
 def start_run(notebook: str, profile: str = "default", overrides: dict[str, Any] | None = None,
               seed: int = 0, force: bool = False) -> Run:
     """Validate the profile, overrides and seed, set the plotting style, and return the run."""
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     settings = load_settings(notebook, profile, overrides)
     plotting.set_style()
-    return Run(notebook, profile, settings, int(seed), bool(force))
+    return Run(notebook, profile, settings, seed, bool(force))

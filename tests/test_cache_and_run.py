@@ -224,7 +224,7 @@ def test_concurrent_runs_share_one_result_and_never_tear_it(tmp_path):
 
 
 def test_a_bad_seed_is_refused_before_anything_runs():
-    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+    with pytest.raises(ValueError, match="seed must be an integer >= 0, got -1"):
         start_run("02_gaussian", "smoke", seed=-1)
 
 

@@ -95,7 +95,7 @@ def _one_line_error(capsys, argv, status, message):
 def test_negative_seed_is_refused_before_a_kernel_starts(capsys, monkeypatch):
     monkeypatch.setattr(cli, "run_notebook", lambda *a, **k: pytest.fail("a kernel was started"))
     _one_line_error(capsys, ["run", "02", "--profile", "smoke", "--seed", "-1"], 2,
-                    "--seed must be an integer >= 0, got -1")
+                    "error: seed must be an integer >= 0, got -1")
 
 
 def test_settings_beyond_the_compute_bound_are_refused_and_lose_nothing(capsys, isolated_outputs):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +45,8 @@ def tiny_folder(tmp_path_factory):
 def tiny_overrides(folder, **extra):
     return {"model_name": str(folder), "text_limit": 40_000, "block_size": 16, "new_tokens": 8,
             "n_train_blocks": 20, "n_valid_blocks": 4, "n_test_blocks": 6, "batch_size": 4, "lr": 1e-3,
-            "policies": ["replace"], "epochs": [1], "n_generations": 2, "histogram_generations": [0, 2],
-            "gen_batch_size": 10, "num_beams": 2, "threads": 1, **extra}
+            "policies": ["replace"], "epochs": [1], "n_generations": 2, "shown_generations": [0, 2],
+            "gen_batch_size": 10, "num_beams": 2, "n_threads": 1, "decodings": [], **extra}
 
 
 def test_make_blocks_exact_counts():
@@ -74,33 +77,53 @@ def tiny_context(tiny_folder):
     ids = lm_data.encode_text(tokenizer, data.load_wikitext2("valid", "tokens")[:20_000])
     blocks = lm_data.make_blocks(ids, 12)
     settings = lm.LMSettings(model_name=str(tiny_folder), block_size=12, new_tokens=6, num_beams=3,
-                             gen_batch_size=16, histogram_generations=[0], policies=["replace"], epochs=[1])
+                             gen_batch_size=16, shown_generations=[0], policies=["replace"], epochs=[1])
     return lm.LMContext(settings, CPU, tokenizer, "tokens", blocks[:40], blocks[40:44], blocks[44:48],
                         blocks[0], str(tiny_folder), 0.0, progress=False)
 
 
-def test_replace_makes_as_many_generated_blocks_as_the_original(tiny_context):
-    model = lm_model.load_model(tiny_context.base_model, CPU)
-    source, real = lm.PromptSource(tiny_context), lm_data.Blocks.original(tiny_context.train)
-    blocks, _ = Replace().training_data(source, model, None, len(real), np.random.default_rng(0))
+def chain_at_model0(ctx, folder):
+    """A chain whose model 0 is the tiny pre-trained model, and that model's handle."""
+    lm_model.save_model(lm_model.load_model(ctx.base_model, CPU), folder / "gen_00" / "model")
+    return lm.LMChain(ctx, folder, epochs=1), lm.Generation(folder / "gen_00", 0)
+
+
+def test_replace_makes_as_many_generated_blocks_as_the_original(tiny_context, tmp_path):
+    chain, model0 = chain_at_model0(tiny_context, tmp_path)
+    real = lm_data.Blocks.original(tiny_context.train)
+    blocks, _ = Replace().training_data(chain, model0, None, len(real), np.random.default_rng(0))
     assert blocks.ids.shape == (len(real), tiny_context.settings.new_tokens)
-    assert not blocks.real.any()
+    assert (blocks.writer == 0).all() and not blocks.real.any()
 
 
-def test_keep_real_keeps_exactly_ten_percent_chosen_with_the_seed(tiny_context):
-    model = lm_model.load_model(tiny_context.base_model, CPU)
+def test_keep_real_keeps_exactly_ten_percent_chosen_with_the_seed(tiny_context, tmp_path):
+    chain, model0 = chain_at_model0(tiny_context, tmp_path)
     real = lm_data.Blocks.original(tiny_context.train[:, :6])  # real blocks as long as the continuations
     chosen = []
     for seed in (1, 1, 2):
-        source, rng = lm.PromptSource(tiny_context), np.random.default_rng(seed)
-        state = KeepReal(0.1).start(source, real, len(real), rng)
-        blocks, _ = KeepReal(0.1).training_data(source, model, state, len(real), rng)
-        assert len(blocks) == len(real) and blocks.real.sum() == 4
+        rng = np.random.default_rng(seed)
+        state = KeepReal(0.1).start(chain, real, len(real), rng)
+        blocks, _ = KeepReal(0.1).training_data(chain, model0, state, len(real), rng)
+        assert len(blocks) == len(real) and blocks.real.sum() == 4 and len(blocks.written_by(0)) == 36
         kept = blocks.ids[blocks.real]
-        rows = [int(np.flatnonzero((real.ids == row).all(axis=1))[0]) for row in kept]
-        chosen.append(rows)
-        assert len(source.last) == 36
+        chosen.append([int(np.flatnonzero((real.ids == row).all(axis=1))[0]) for row in kept])
     assert chosen[0] == chosen[1] and chosen[0] != chosen[2]
+
+
+def test_sampling_is_seeded_and_differs_from_beam_search(tiny_folder):
+    """Ancestral sampling: the same generator gives the same tokens, another one others (two 8-token
+    continuations of 6 prompts from a 300-token vocabulary coincide by chance with negligible probability)."""
+    model = lm_model.load_model(tiny_folder, CPU)
+    prompts = [np.arange(5, 12) + i for i in range(6)]
+    sample = lambda seed: lm_model.continue_prompts(model, prompts, 8, 3, 3.0, 0, 1, CPU, progress=False,
+                                                    decoding="sample", rng=np.random.default_rng(seed))
+    beam = lm_model.continue_prompts(model, prompts, 8, 3, 3.0, 0, 1, CPU, progress=False)
+    state = torch.random.get_rng_state()
+    assert np.array_equal(sample(1), sample(1)) and not np.array_equal(sample(1), sample(2))
+    assert not np.array_equal(sample(1), beam)
+    assert torch.equal(torch.random.get_rng_state(), state)  # torch's global generator is left as it was
+    with pytest.raises(ValueError, match="decoding must be one of"):
+        lm_model.continue_prompts(model, prompts, 8, 3, 3.0, 0, 1, CPU, decoding="greedy")
 
 
 def test_perplexity_matches_a_hand_computation(tiny_folder):
@@ -132,7 +155,7 @@ def test_left_padding_gives_the_same_continuation(tiny_folder):
 
 def test_run_resumes_at_the_first_unfinished_generation(tiny_folder, monkeypatch, tmp_path):
     overrides = tiny_overrides(tiny_folder)
-    reference = lm.run_experiment(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    reference = lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
     monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(tmp_path / "second"))
     calls, kill = [], [True]
     original = lm_model.train
@@ -145,21 +168,21 @@ def test_run_resumes_at_the_first_unfinished_generation(tiny_folder, monkeypatch
 
     monkeypatch.setattr(lm_model, "train", killed_at_generation_one)
     with pytest.raises(KeyboardInterrupt):
-        lm.run_experiment(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+        lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
     run = start_run(NOTEBOOK, "smoke", overrides)
-    chain = lm.chain_dir(run, Replace(), 1, 0)
+    chain = lm.chain_dir(run, Replace(), 1, "beam", 0)
     assert (chain / "gen_00" / "metrics.json").exists() and (chain / "gen_01" / "data.npz").exists()
     assert not (chain / "gen_01" / "metrics.json").exists()
     calls.clear()
     kill[0] = False
-    resumed = lm.run_experiment(run, progress=False)
+    resumed = lm.run_all(run, progress=False)
     assert calls == ["fine-tuning gen_01", "fine-tuning gen_02"]  # generation 0 is not redone
     np.testing.assert_allclose(resumed.metrics["test_ppl"], reference.metrics["test_ppl"], rtol=1e-6)
     assert list(resumed.metrics["generation"]) == [0, 1, 2]
     assert resumed.sequences.groupby("generation").size().tolist() == [20, 20, 20]
     assert json.loads((chain / "gen_02" / "metrics.json").read_text())["example"]
     calls.clear()
-    longer = lm.run_experiment(start_run(NOTEBOOK, "smoke", {**overrides, "n_generations": 3}), progress=False)
+    longer = lm.run_all(start_run(NOTEBOOK, "smoke", {**overrides, "n_generations": 3}), progress=False)
     assert calls == ["fine-tuning gen_03"]  # more generations extend the cached chain
     np.testing.assert_allclose(longer.metrics["test_ppl"][:3], reference.metrics["test_ppl"], rtol=1e-6)
 
@@ -179,9 +202,11 @@ def test_unreadable_model_folder_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"block_size": 1}, "block_size must be an integer >= 2"),
-    ({"policies": ["keep_real:1.5"], "epochs": [10]}, r"KeepReal fraction must lie in \[0, 1\], got 1.5"),
-    ({"policies": ["keep_real:-0.1"], "epochs": [10]}, r"KeepReal fraction must lie in \[0, 1\]"),
+    ({"policies": ["keep_real:1.5"], "epochs": [10], "decodings": []}, r"KeepReal fraction must lie in \[0, 1\], got 1.5"),
+    ({"policies": ["keep_real:-0.1"], "epochs": [10], "decodings": []}, r"KeepReal fraction must lie in \[0, 1\]"),
     ({"epochs": [5]}, "policies and epochs must be non-empty lists of equal length"),
+    ({"policies": ["replace"], "epochs": [5]}, r"decodings empty .* or one per policy \(override it with the policies\)"),
+    ({"decodings": ["beam", "beam", "beam", "greedy"]}, r"decodings must each be one of \('beam', 'sample'\)"),
     ({"model_name": " "}, "model_name must be"),
     ({"new_tokens": 16}, r"mixes real and generated blocks, so new_tokens \(16\) must equal block_size \(32\)"),
 ])
@@ -198,7 +223,7 @@ def test_corrupt_data_file_names_file_checksum_and_remedy(tmp_path, monkeypatch,
     run = start_run(NOTEBOOK, "smoke", tiny_overrides(tiny_folder, data_variant="tokens"))
     expected = data.MANIFEST["wikitext-2-v1-tokens/wiki.train.tokens"]
     with pytest.raises(data.DataFileError, match=f"wiki.train.tokens is corrupt.*expected {expected}.*data/README.md"):
-        lm.run_experiment(run, progress=False)
+        lm.run_all(run, progress=False)
 
 
 def test_missing_data_file_names_file_checksum_and_remedy(tmp_path, monkeypatch, tiny_folder):
@@ -209,7 +234,7 @@ def test_missing_data_file_names_file_checksum_and_remedy(tmp_path, monkeypatch,
     run = start_run(NOTEBOOK, "smoke", tiny_overrides(tiny_folder, data_variant="raw"))
     expected = data.MANIFEST["wikitext-2-raw/wiki.train.raw"]
     with pytest.raises(data.DataFileError, match=f"'wikitext-2-raw/wiki.train.raw' \\(sha256 {expected}\\).*data/README.md"):
-        lm.run_experiment(run, progress=False)
+        lm.run_all(run, progress=False)
 
 
 def test_ngram_statistics_by_hand():
@@ -226,12 +251,12 @@ def test_paper_profile_runs_a_saved_model_through_from_pretrained(tiny_folder):
                                policies=["replace", "keep_real:0.1", "accumulate"], epochs=[1, 1, 1])
     run = start_run(NOTEBOOK, "paper", overrides)
     assert not run.settings.keep_all_models
-    results = lm.run_experiment(run, progress=False)
+    results = lm.run_all(run, progress=False)
     assert len(results.metrics) == 9 and results.zero_shot > 1
     sizes = {}
     for policy in run.settings.settings_list():
         chain = lm.chain_dir(run, *policy, 0)
-        blocks = lm_data.Blocks.load(chain / "gen_02" / "data.npz")
+        blocks = lm_data.Blocks.from_bytes((chain / "gen_02" / "data.npz").read_bytes())
         sizes[policy[0].name] = (len(blocks), int(blocks.real.sum()))
         assert (chain / "gen_00" / "model").exists() and (chain / "gen_02" / "model").exists()
         assert not (chain / "gen_01" / "model").exists()  # intermediate checkpoints are dropped
@@ -286,9 +311,9 @@ def test_keep_real_draws_new_real_blocks_each_generation_or_keeps_one_subset(tin
     overrides = tiny_overrides(tiny_folder, policies=["keep_real:0.1"], epochs=[1], new_tokens=16,
                                n_train_blocks=40, keep_real_redraw=redraw)
     run = start_run(NOTEBOOK, "smoke", overrides)
-    lm.run_experiment(run, progress=False)
-    chain = lm.chain_dir(run, KeepReal(0.1), 1, 0)
-    kept = [lm_data.Blocks.load(chain / f"gen_{g:02d}" / "data.npz") for g in (1, 2)]
+    lm.run_all(run, progress=False)
+    chain = lm.chain_dir(run, KeepReal(0.1), 1, "beam", 0)
+    kept = [lm_data.Blocks.from_bytes((chain / f"gen_{g:02d}" / "data.npz").read_bytes()) for g in (1, 2)]
     kept = [{tuple(row) for row in blocks.ids[blocks.real]} for blocks in kept]
     assert [len(k) for k in kept] == [4, 4]
     assert (kept[0] != kept[1]) == redraw  # 4 of 40 twice: the same subset by chance has probability 1e-5
@@ -321,13 +346,39 @@ def test_fig1_points_by_hand():
 
 def test_two_worker_processes_give_the_same_results_as_one(tiny_folder, monkeypatch, tmp_path):
     overrides = tiny_overrides(tiny_folder, policies=["replace", "keep_real:0.1"], epochs=[1, 1], new_tokens=16,
-                               n_generations=1, histogram_generations=[0, 1])
-    one = lm.run_experiment(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+                               n_generations=1, shown_generations=[0, 1])
+    one = lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
     monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(tmp_path / "two"))
-    two = lm.run_experiment(start_run(NOTEBOOK, "smoke", {**overrides, "workers": 2}), progress=False)
+    two = lm.run_all(start_run(NOTEBOOK, "smoke", {**overrides, "workers": 2}), progress=False)
     pd.testing.assert_frame_equal(one.metrics.drop(columns=["train_seconds", "sample_seconds"]),
                                   two.metrics.drop(columns=["train_seconds", "sample_seconds"]))
     pd.testing.assert_frame_equal(one.sequences, two.sequences)
+
+
+def test_torchrun_processes_share_the_chains(tiny_folder, monkeypatch, tmp_path):
+    """``torchrun --nproc_per_node 2 -m collapse_utils compute``: the two processes compute the four chains
+    between them into one cache; loading it afterwards trains nothing and equals a single process's run."""
+    overrides = tiny_overrides(tiny_folder, policies=["replace", "keep_real:0.1"], epochs=[1, 1], new_tokens=16,
+                               n_generations=1, shown_generations=[0, 1], n_runs=2)
+    one = lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    params = [arg for key, value in overrides.items() for arg in
+              ("-p", f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}")]
+    env = {**os.environ, "COLLAPSE_RESULTS_DIR": str(tmp_path / "shared"), "COLLAPSE_PROGRESS": "off",
+           "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "collapse_utils", "compute", NOTEBOOK, "--profile", "smoke", *params],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("computed or loaded") == 2
+    monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(tmp_path / "shared"))
+    monkeypatch.setattr(lm_model, "train", lambda *a, **k: pytest.fail("a chain was not in the shared cache"))
+    two = lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    timing = ["train_seconds", "sample_seconds"]
+    pd.testing.assert_frame_equal(one.metrics.drop(columns=timing), two.metrics.drop(columns=timing))
+    assert lm.share(list(range(5))) == [0, 1, 2, 3, 4]
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert lm.share(list(range(5))) == [1, 3]
 
 
 ROOT = Path(__file__).resolve().parents[1]
