@@ -25,8 +25,20 @@ def pick_device(name: str = "auto", threads: int = 1) -> torch.device:
     return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
 
 
+def half_dtype(device: torch.device) -> torch.dtype | None:
+    """The reduced precision of mixed-precision work on ``device``: bf16 on GPUs that have it, fp16 on older
+    ones (a T4), None on the CPU (float32 throughout)."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA, a no-op context on the CPU."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    """Autocast to :func:`half_dtype` on CUDA, a no-op context on the CPU."""
+    dtype = half_dtype(device)
+    return torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
+def grad_scaler(device: torch.device) -> torch.amp.GradScaler:
+    """Loss scaling for fp16 training (fp16 gradients underflow without it); disabled otherwise."""
+    return torch.amp.GradScaler("cuda", enabled=half_dtype(device) == torch.float16)

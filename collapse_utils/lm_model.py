@@ -3,8 +3,9 @@
 Plain PyTorch: AdamW with a per-epoch cosine schedule, the checkpoint with the best validation
 loss kept; per-sequence perplexity under ``torch.inference_mode``; batched beam search through
 ``transformers``' ``generate`` with left padding. On a GPU, training and scoring run under bf16
-autocast and attention uses SDPA; on a CPU everything stays float32. The device is chosen once
-(:func:`collapse_utils.devices.pick_device`) and passed on.
+autocast (fp16 with loss scaling on GPUs without bf16, such as a T4) and attention uses SDPA; on a
+CPU everything stays float32. The device is chosen once (:func:`collapse_utils.devices.pick_device`)
+and passed on.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from .devices import autocast
+from .devices import autocast, grad_scaler
 from .progress import progress_bar
 
 SCRATCH = "scratch"
@@ -145,7 +146,7 @@ def _train(model, ids: np.ndarray, valid: np.ndarray, epochs: int, lr: float, lr
            batch_size: int, device: torch.device, rng: np.random.Generator, progress: bool, desc: str) -> list[float]:
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=lr_min)
-    history, best = [], None
+    history, best, scaler = [], None, grad_scaler(device)
     bar = progress_bar(total=epochs * len(_batches(len(ids), batch_size)), desc=desc, enabled=progress)
     for _ in range(epochs):
         model.train()
@@ -154,8 +155,9 @@ def _train(model, ids: np.ndarray, valid: np.ndarray, epochs: int, lr: float, lr
             with autocast(device):
                 loss = model(input_ids=batch, labels=batch).loss
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             bar.update(1)
         schedule.step()
         history.append(float(sequence_nll(model, valid, device, batch_size).mean()))
