@@ -52,7 +52,7 @@ def rise(metrics: pd.DataFrame) -> float:
 
 def main(name: str, params: list[str]) -> None:
     overrides = {"policies": ["replace"], "epochs": [5], "n_generations": 2, "n_runs": 1,
-                 "shown_generations": [0], **parse_params(params)}
+                 "shown_generations": [0], "decodings": [], **parse_params(params)}
     start = time.monotonic()
     results = lm.run_all(start_run("05_opt125m_wikitext2", "default", overrides), progress=True)
     row = {"name": name, "overrides": " ".join(params), **summarise(results),
