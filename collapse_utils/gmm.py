@@ -471,7 +471,7 @@ class GMMSettings:
     policies: list[str] = field(default_factory=lambda: ["keep_real:0.1", "accumulate"])  # beside replace
     focus_sample_size: int = 1000  # N of the snapshots and of the policy comparison
     accumulate_generations: int = 200  # Accumulate's pool grows by N each generation: fewer generations
-    snapshot_generations: list[int] = field(default_factory=lambda: [0, 50, 100, 150, 200, 350, 2000])
+    shown_generations: list[int] = field(default_factory=lambda: [0, 50, 100, 150, 200, 350, 2000])
     tol: float = 1e-5
     max_iter: int = 2000
     reg_covar: float = 1e-6
@@ -503,10 +503,10 @@ class GMMSettings:
             if isinstance(policy, KeepReal) and policy.n_real(self.focus_sample_size) > self.n_real:
                 raise ValueError(f"{text} at N={self.focus_sample_size} keeps {policy.n_real(self.focus_sample_size)} "
                                  f"real points but n_real is {self.n_real}; raise n_real or lower the fraction")
-        late = [g for g in self.snapshot_generations if not 0 <= g <= self.n_generations]
-        if late or not self.snapshot_generations:
-            raise ValueError(f"snapshot_generations must be a non-empty list of generations in "
-                             f"[0, n_generations={self.n_generations}], got {self.snapshot_generations}")
+        late = [g for g in self.shown_generations if not 0 <= g <= self.n_generations]
+        if late or not self.shown_generations:
+            raise ValueError(f"shown_generations must be a non-empty list of generations in "
+                             f"[0, n_generations={self.n_generations}], got {self.shown_generations}")
         if not (self.tol > 0 and self.reg_covar > 0 and all(r > 0 for r in self.reg_covar_sweep)):
             raise ValueError(f"tol, reg_covar and every reg_covar_sweep value must be > 0 (reg_covar keeps "
                              f"covariances positive definite), got tol={self.tol}, reg_covar={self.reg_covar}, "
@@ -565,7 +565,7 @@ def run_condition(settings: GMMSettings, condition: Condition, real: np.ndarray,
     n, policy, generations, warm, reg = condition
     with threadpool_limits(settings.n_threads):
         frame = run_generations(settings.experiment(warm, reg), real, generations, n, parse_policy(policy), rng,
-                                record=record_generations(generations, settings.snapshot_generations),
+                                record=record_generations(generations, settings.shown_generations),
                                 checkpoint=checkpoint, progress=progress,
                                 description=f"N={n} {policy} {start_label(warm)} reg {reg:g}")
     frame.insert(0, "n_samples", n)

@@ -54,13 +54,13 @@ GAUSSIAN = {
 }
 
 GMM_SHARED = dict(n_real=1000, n_components=2, policies=["keep_real:0.1", "accumulate"], focus_sample_size=1000,
-                  snapshot_generations=[0, 50, 100, 150, 200, 350, 2000], tol=1e-5, max_iter=2000, reg_covar=1e-6,
+                  shown_generations=[0, 50, 100, 150, 200, 350, 2000], tol=1e-5, max_iter=2000, reg_covar=1e-6,
                   warm_start=False, warm_start_ablation=True, reg_covar_sweep=[1e-9], reg_covar_sweep_sizes=[500],
                   n_threads=1)
 GMM = {
     "smoke": {**GMM_SHARED, **dict(sample_sizes=[100, 300], n_generations=30, n_chains=4, n_real=300,
                                    focus_sample_size=300, accumulate_generations=10,
-                                   snapshot_generations=[0, 5, 10, 20, 30], reg_covar_sweep_sizes=[100])},
+                                   shown_generations=[0, 5, 10, 20, 30], reg_covar_sweep_sizes=[100])},
     "default": {**GMM_SHARED, **dict(sample_sizes=[500, 1000, 10000], n_generations=2050, n_chains=16,
                                      accumulate_generations=100)},
     "paper": {**GMM_SHARED, **dict(sample_sizes=[500, 1000, 10000, 50000, 200000], n_generations=2050,

@@ -321,7 +321,7 @@ def test_same_seed_same_numbers_and_resume_is_seamless(tmp_path):
     ({"policies": ["replace"]}, "do not list 'replace'"),
     ({"policies": ["forget"]}, "unknown data policy"),
     ({"policies": ["keep_real:0.5"], "n_real": 100}, "keeps 150 real points but n_real is 100"),
-    ({"snapshot_generations": [0, 31]}, r"snapshot_generations must be .*\[0, n_generations=30\]"),
+    ({"shown_generations": [0, 31]}, r"shown_generations must be .*\[0, n_generations=30\]"),
     ({"accumulate_generations": 31}, "must not exceed n_generations"),
     ({"reg_covar": 0.0}, "reg_covar_sweep value must be > 0"),
     ({"tol": -1.0}, "tol, reg_covar and every"),
