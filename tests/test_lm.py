@@ -344,23 +344,30 @@ def test_fig1_points_by_hand():
         False, False, False, True, True, False]  # ratio 1.2; generation 1 not below zero-shot; no keep-real: point 3
 
 
-def test_two_worker_processes_give_the_same_results_as_one(tiny_folder, monkeypatch, tmp_path):
+@pytest.fixture(scope="module")
+def two_settings(tiny_folder, tmp_path_factory):
+    """Overrides with two settings x two runs, and their results computed in this process."""
     overrides = tiny_overrides(tiny_folder, policies=["replace", "keep_real:0.1"], epochs=[1, 1], new_tokens=16,
-                               n_generations=1, shown_generations=[0, 1])
-    one = lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
-    monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(tmp_path / "two"))
+                               n_generations=1, shown_generations=[0, 1], n_runs=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLLAPSE_RESULTS_DIR", str(tmp_path_factory.mktemp("one-process")))
+        return overrides, lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+
+
+TIMING = ["train_seconds", "sample_seconds"]
+
+
+def test_two_worker_processes_give_the_same_results_as_one(two_settings):
+    overrides, one = two_settings
     two = lm.run_all(start_run(NOTEBOOK, "smoke", {**overrides, "workers": 2}), progress=False)
-    pd.testing.assert_frame_equal(one.metrics.drop(columns=["train_seconds", "sample_seconds"]),
-                                  two.metrics.drop(columns=["train_seconds", "sample_seconds"]))
+    pd.testing.assert_frame_equal(one.metrics.drop(columns=TIMING), two.metrics.drop(columns=TIMING))
     pd.testing.assert_frame_equal(one.sequences, two.sequences)
 
 
-def test_torchrun_processes_share_the_chains(tiny_folder, monkeypatch, tmp_path):
+def test_torchrun_processes_share_the_chains(two_settings, monkeypatch, tmp_path):
     """``torchrun --nproc_per_node 2 -m collapse_utils compute``: the two processes compute the four chains
     between them into one cache; loading it afterwards trains nothing and equals a single process's run."""
-    overrides = tiny_overrides(tiny_folder, policies=["replace", "keep_real:0.1"], epochs=[1, 1], new_tokens=16,
-                               n_generations=1, shown_generations=[0, 1], n_runs=2)
-    one = lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    overrides, one = two_settings
     params = [arg for key, value in overrides.items() for arg in
               ("-p", f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}")]
     env = {**os.environ, "COLLAPSE_RESULTS_DIR": str(tmp_path / "shared"), "COLLAPSE_PROGRESS": "off",
@@ -373,8 +380,7 @@ def test_torchrun_processes_share_the_chains(tiny_folder, monkeypatch, tmp_path)
     monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(tmp_path / "shared"))
     monkeypatch.setattr(lm_model, "train", lambda *a, **k: pytest.fail("a chain was not in the shared cache"))
     two = lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
-    timing = ["train_seconds", "sample_seconds"]
-    pd.testing.assert_frame_equal(one.metrics.drop(columns=timing), two.metrics.drop(columns=timing))
+    pd.testing.assert_frame_equal(one.metrics.drop(columns=TIMING), two.metrics.drop(columns=TIMING))
     assert lm.share(list(range(5))) == [0, 1, 2, 3, 4]
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "2")
