@@ -506,6 +506,8 @@ def test_authors_values_in_the_claims_are_those_of_the_reference_table():
     for generation, value in reference.items():
         assert float(claims.loc[f"vae_latent_std_gen{generation}", "paper_value"]) == value
     assert float(claims.loc["vae_train_loss_gen0", "paper_value"]) == vae.paper_value("train_loss_final")
+    ratio = float(claims.loc["vae_latent_std_ratio_gen5_gen1", "paper_value"])
+    assert ratio == pytest.approx(reference[5] / reference[1], abs=5e-5)  # written with 4 decimals
 
 
 def readme_vae_section() -> str:
@@ -519,6 +521,19 @@ def test_readme_vae_numbers_are_claims():
     section, claims = readme_vae_section(), vae_claims()
     for claim_id, digits in README_NUMBERS.items():
         assert f"{claims.loc[claim_id, 'our_value']:.{digits}f}" in section, claim_id
+    ratio = claims.loc["vae_latent_std_ratio_gen5_gen1"]
+    assert f"falls to\n{ratio['our_value']:.2f}× its value, the authors' to {float(ratio['paper_value']):.2f}×" in section
+
+
+def test_readme_places_our_spread_against_the_authors_range_as_the_claims_do():
+    """Where the README says our mean latent spread lies against the authors' min-max range holds for the claims."""
+    claims, places = vae_claims(), {}
+    for generation in range(1, 6):
+        ours = claims.loc[f"vae_latent_std_gen{generation}", "our_value"]
+        low, high = (float(claims.loc[f"vae_latent_std_gen{generation}_{end}", "paper_value"]) for end in ("min", "max"))
+        places.setdefault("inside" if low <= ours <= high else "above" if ours > high else "below", []).append(generation)
+    assert places == {"above": [1, 2, 3, 4], "below": [5]}
+    assert "above their min–max range at\ngenerations 1–4 and below it at generation 5" in readme_vae_section()
 
 
 #: Claims quoted in the README's VAE section, with the decimals they are written with.
