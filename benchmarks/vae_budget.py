@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
+import numpy as np
 import torch
 
 from collapse_utils import data, vae
 from collapse_utils.profiles import VAE as PROFILES
 
 
-def step_seconds(model: vae.VAE, optimiser: torch.optim.Optimizer, source, batch: int, steps: int,
+def step_seconds(model: vae.VAE, optimiser: torch.optim.Optimizer, draw, batch: int, steps: int,
                  gen: torch.Generator) -> float:
-    """Seconds for ``steps`` optimiser steps of ``batch`` images drawn from ``source``."""
+    """Seconds for ``steps`` optimiser steps of ``batch`` images drawn with ``draw(batch, gen)``."""
     start = time.perf_counter()
     for _ in range(steps):
-        images = source.draw(batch, gen)
+        images = draw(batch, gen)
         loss = vae.vae_loss(images, *model(images, torch.randn(len(images), model.latent_dim, generator=gen)))
         optimiser.zero_grad()
         loss.backward()
@@ -36,10 +38,16 @@ def step_seconds(model: vae.VAE, optimiser: torch.optim.Optimizer, source, batch
     return time.perf_counter() - start
 
 
+def real_draw(real: torch.Tensor):
+    """Batches drawn at random from all of ``real`` (as for generation 0)."""
+    return partial(vae.Sampler(real, load=None).draw, vae.RealImages(np.arange(len(real))))
+
+
 def cost_table(real: torch.Tensor, batches: list[int], rounds: int, images_per_round: int) -> None:
     """Milliseconds per trained image by batch size, real and decoded sources, interleaved rounds."""
     gen = vae.torch_generator(1)
-    sources = {"real": vae.RealImages(real), "decoded": vae.Decoded(vae.new_vae(20, 1, torch.device("cpu")), 1)}
+    sampler = vae.Sampler(real, load=lambda _: vae.new_vae(20, 1, torch.device("cpu")))
+    sources = {"real": real_draw(real), "decoded": partial(sampler.draw, vae.Decoded(vae.Generation(0), 1))}
     seconds = {(name, b): 0.0 for name in sources for b in batches}
     for _ in range(rounds):
         for name, source in sources.items():
@@ -63,7 +71,7 @@ def quality_table(real: torch.Tensor, test: torch.Tensor, configs: list[str], se
         settings = vae.VAESettings(**{**PROFILES["default"], "batch_size": batch, "epochs": 2,
                                       "images_per_epoch": images // 2})
         start = time.perf_counter()
-        model, losses = vae.train_vae(vae.RealImages(real), settings, seed, torch.device("cpu"))
+        model, losses = vae.train_vae(real_draw(real), settings, seed, torch.device("cpu"))
         seconds = time.perf_counter() - start
         test_loss = vae.negative_elbo(model, test, vae.torch_generator(seed))
         print(f"  {config:22s} {settings.steps_per_generation:6d} {seconds:8.1f} {losses[-1]:12.1f} {test_loss:20.1f}",

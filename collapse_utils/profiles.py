@@ -115,15 +115,15 @@ VAE = {
     "smoke": {**VAE_SHARED, **dict(n_generations=2, n_runs=1, policies=["replace", "keep_real:0.1", "accumulate"],
                                    epochs=1, images_per_epoch=256, batch_size=64, train_size=2000, n_eval=200,
                                    shown_generations=[0, 1, 2], classifier_epochs=1, classifier_train_size=1000,
-                                   n_reference=1000, threads=1)},
+                                   n_reference=1000, n_threads=1)},
     "default": {**VAE_SHARED, **dict(n_generations=5, n_runs=2, policies=["replace"], epochs=4,
                                      images_per_epoch=9216, batch_size=32, n_eval=1000,
                                      shown_generations=[0, 1, 2, 3, 4, 5], classifier_epochs=2,
-                                     classifier_train_size=60000, threads=1)},
+                                     classifier_train_size=60000, n_threads=1)},
     "paper": {**VAE_SHARED, **dict(n_generations=20, n_runs=5, policies=["replace"], epochs=30,
                                    images_per_epoch=60000, batch_size=256, n_eval=1000,
                                    shown_generations=[0, 1, 2, 5, 10, 20], classifier_epochs=2,
-                                   classifier_train_size=60000, threads=2)},
+                                   classifier_train_size=60000, n_threads=2)},
 }
 
 #: Why the default profile differs from the paper, one line per setting whose default and paper
@@ -159,7 +159,7 @@ WHY: dict[str, dict[str, str]] = {
                       "image and train further: 113 nats per image at batch 32 vs 116 at 64 and 127 at 128 after "
                       "40,960 images (benchmarks/vae_budget.py)",
         "shown_generations": "every generation of the run",
-        "threads": "one torch thread: the two CPU cores are shared with other jobs; on a GPU it does not matter",
+        "n_threads": "one torch thread: the two CPU cores are shared with other jobs; on a GPU it does not matter",
     },
     "05_opt125m_wikitext2": {
         "model_name": "facebook/opt-125m cannot be downloaded here and ten fine-tunings of 125M parameters do not fit "

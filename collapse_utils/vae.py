@@ -6,14 +6,16 @@ means are the images). Diagnostics per generation: digit grids from fixed latent
 means of generated images under the generation-0 encoder (the paper's figure; their spread shrinks),
 and classifier-based measures from :mod:`collapse_utils.mnist_classifier`.
 
-Data policies reuse :mod:`collapse_utils.recursion`'s classes: a "dataset" here is a lazy image
-*source* (real images, a decoder that draws fresh images, or a size-weighted mixture), so
-``KeepReal(f)`` mixes a fraction ``f`` of a fixed real subset into every batch and ``Accumulate``
-draws each batch from real data and all earlier generations in proportion to their sizes.
-The loop is not :func:`recursion.run_generations`: one VAE takes minutes, so every generation's
-weights are cached on their own (atomically) and a rerun resumes at the first generation whose
-file is missing; each generation's randomness comes from its own seed, so resumed and
-uninterrupted runs give the same weights.
+Data policies reuse :mod:`collapse_utils.recursion`'s classes: a "dataset" here is a small
+description of an image *source* (rows of the real images, a generation whose decoder draws fresh
+images, or a size-weighted mixture), so ``KeepReal(f)`` mixes a fraction ``f`` of a fixed real
+subset into every batch and ``Accumulate`` draws each batch from real data and all earlier
+generations in proportion to their sizes. The chains run through
+:func:`recursion.run_generations`, the project's one generational loop: a model there is a handle
+to a generation's weights, cached on their own (atomically, with a checksum) because one VAE takes
+minutes; the loop checkpoints after every generation and a rerun resumes, loading every generation
+whose file is valid, so resumed and uninterrupted runs give the same bytes.
+:func:`run_all` runs the whole notebook's computation and returns a :class:`VAEResults`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import math
 import shutil
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -35,10 +38,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import mnist_classifier as mc
-from .cache import CorruptFileError, load_or_report, save_verified, store_dir
+from .cache import CorruptFileError, load_or_report, load_pickle, lock, save_verified, store_dir
+from .data import load_mnist
+from .devices import pick_device
 from .paths import REPO_ROOT
-from .progress import progress_bar
-from .recursion import Policy, check_positive_int, parse_policy, policy_label
+from .recursion import Policy, check_positive_int, parse_policy, policy_label, run_generations
+
+if TYPE_CHECKING:
+    from .run import Run
 
 IMAGE_SHAPE = (1, 28, 28)
 
@@ -65,13 +72,13 @@ class VAESettings:
     lr: float = 1e-3
     weight_decay: float = 1e-5
     beta: float = 1.0
-    threads: int = 2
+    n_threads: int = 2
     device: str = "auto"
 
     def __post_init__(self) -> None:
         for name, minimum in [("n_generations", 1), ("n_runs", 1), ("epochs", 1), ("images_per_epoch", 1),
                               ("n_eval", 2), ("classifier_epochs", 1), ("classifier_train_size", 100),
-                              ("n_reference", 2), ("latent_dim", 1), ("batch_size", 1), ("threads", 1)]:
+                              ("n_reference", 2), ("latent_dim", 1), ("batch_size", 1), ("n_threads", 1)]:
             check_positive_int(name, getattr(self, name), minimum)
         if not isinstance(self.train_size, int) or not 1 <= self.train_size <= 60000:
             raise ValueError(f"train_size must be an integer in [1, 60000] (MNIST has 60000 training images), "
@@ -194,32 +201,31 @@ def latent_statistics(means: np.ndarray) -> dict[str, float]:
 # ----------------------------------------------------------------------------- image sources
 
 class RealImages:
-    """A fixed set of images; batches are drawn at random (without replacement within a batch).
+    """Rows ``rows`` of a chain's real images (the experiment holds the pixels, so a source pickles small).
 
-    ``size`` is the source's weight in a :class:`Mixture` (default: the number of images). The real
+    ``size`` is the source's weight in a :class:`Mixture` (default: the number of rows). The real
     pool of a chain is weighted like one generation's images (``images_per_epoch``) while its
-    batches are drawn from all of its images, so that Accumulate gives every generation, the real
+    batches are drawn from all of its rows, so that Accumulate gives every generation, the real
     data included, an equal share.
     """
 
-    def __init__(self, images: torch.Tensor, size: int | None = None) -> None:
-        self.images = images
-        self.size = len(images) if size is None else size
+    def __init__(self, rows: np.ndarray, size: int | None = None) -> None:
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.size = len(self.rows) if size is None else size
 
-    def draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        count = len(self.images)
-        index = torch.randperm(count, generator=gen)[:n] if n <= count else torch.randint(count, (n,), generator=gen)
-        return self.images[index.to(self.images.device)]
+
+@dataclass(frozen=True)
+class Generation:
+    """Handle to a trained generation of a chain: its number; the chain's experiment knows its file."""
+
+    number: int
 
 
 class Decoded:
-    """A virtual dataset of ``size`` images: every draw decodes fresh z ~ N(0, I) with ``model``."""
+    """A virtual dataset of ``size`` images: every draw decodes fresh z ~ N(0, I) with generation ``model``."""
 
-    def __init__(self, model: VAE, size: int) -> None:
+    def __init__(self, model: Generation | None, size: int) -> None:
         self.model, self.size = model, size
-
-    def draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        return decode_prior(self.model, n, gen)
 
 
 class Mixture:
@@ -229,38 +235,51 @@ class Mixture:
         self.parts = list(parts)
         self.size = sum(part.size for part in self.parts)
 
-    def draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        weights = torch.tensor([float(part.size) for part in self.parts])
-        counts = torch.bincount(torch.multinomial(weights, n, replacement=True, generator=gen),
-                                minlength=len(self.parts)).tolist()
-        return torch.cat([part.draw(k, gen) for part, k in zip(self.parts, counts) if k > 0])
-
 
 Source = RealImages | Decoded | Mixture
 
 
 class SourceOps:
-    """The data operations :mod:`collapse_utils.recursion`'s policies call, on lazy image sources."""
+    """The data operations :mod:`collapse_utils.recursion`'s policies call, on source descriptions."""
 
-    def sample(self, model: VAE, n: int, rng: np.random.Generator) -> Decoded:
+    def sample(self, model: Generation | None, n: int, rng: np.random.Generator) -> Decoded:
         return Decoded(model, n)
 
     def subset(self, data: RealImages, n: int, rng: np.random.Generator) -> RealImages:
-        count = len(data.images)
-        index = torch.as_tensor(rng.choice(count, size=min(n, count), replace=False))
-        return RealImages(data.images[index.to(data.images.device)])
+        return RealImages(data.rows[rng.choice(len(data.rows), size=min(n, len(data.rows)), replace=False)])
 
     def combine(self, parts: Sequence[Source]) -> Mixture:
-        flat = [p for part in parts for p in (part.parts if isinstance(part, Mixture) else [part])]
-        return Mixture(flat)
+        return Mixture([p for part in parts for p in (part.parts if isinstance(part, Mixture) else [part])])
+
+
+class Sampler:
+    """Draws batches of images from a source: rows of ``real``, or decodings of generations loaded with ``load``."""
+
+    def __init__(self, real: torch.Tensor, load: Callable[[Generation], VAE]) -> None:
+        self.real, self.load, self.models = real, load, {}
+
+    def draw(self, source: Source, n: int, gen: torch.Generator) -> torch.Tensor:
+        """``n`` images of ``source`` (real ones without repeats within a batch when it has ``n`` rows)."""
+        if isinstance(source, RealImages):
+            count = len(source.rows)
+            pick = torch.randperm(count, generator=gen)[:n] if n <= count else torch.randint(count, (n,), generator=gen)
+            return self.real[torch.as_tensor(source.rows)[pick].to(self.real.device)]
+        if isinstance(source, Decoded):
+            if source.model not in self.models:
+                self.models[source.model] = self.load(source.model)
+            return decode_prior(self.models[source.model], n, gen)
+        weights = torch.tensor([float(part.size) for part in source.parts])
+        counts = torch.bincount(torch.multinomial(weights, n, replacement=True, generator=gen),
+                                minlength=len(source.parts)).tolist()
+        return torch.cat([self.draw(part, k, gen) for part, k in zip(source.parts, counts) if k > 0])
 
 
 def real_shares(policy: Policy, n: int, n_generations: int) -> list[float]:
     """Expected share of real images in the training batches of generations 0..n_generations under ``policy``
     (``n`` images per generation; the real pool is weighted like one generation, see :class:`RealImages`)."""
-    ops, rng = SourceOps(), np.random.default_rng(0)
-    state = policy.start(ops, RealImages(torch.zeros(n, 1), size=n), n, rng)
-    data: Source = RealImages(torch.zeros(n, 1))
+    ops, rng = SourceOps(), np.random.default_rng(0)  # the shares do not depend on which rows are drawn
+    real = RealImages(np.arange(n))
+    state, data = policy.start(ops, real, n, rng), real
     shares = []
     for generation in range(n_generations + 1):
         if generation > 0:
@@ -272,8 +291,9 @@ def real_shares(policy: Policy, n: int, n_generations: int) -> list[float]:
 
 # ----------------------------------------------------------------------------- training
 
-def train_vae(source: Source, settings: VAESettings, seed: int, device: torch.device) -> tuple[VAE, list[float]]:
-    """Train a fresh VAE on batches drawn from ``source``; returns it and the mean loss per image per epoch."""
+def train_vae(draw: Callable[[int, torch.Generator], torch.Tensor], settings: VAESettings, seed: int,
+              device: torch.device) -> tuple[VAE, list[float]]:
+    """Train a fresh VAE on batches ``draw(batch_size, gen)``; returns it and the mean loss per image per epoch."""
     gen = torch_generator(seed)
     model = new_vae(settings.latent_dim, seed, device)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
@@ -283,7 +303,7 @@ def train_vae(source: Source, settings: VAESettings, seed: int, device: torch.de
     for _ in range(settings.epochs):
         total, count = 0.0, 0
         for _ in range(per_epoch):
-            images = source.draw(settings.batch_size, gen).to(device)
+            images = draw(settings.batch_size, gen).to(device)
             noise = torch.randn(len(images), settings.latent_dim, generator=gen).to(device)
             loss = vae_loss(images, *model(images, noise), beta=settings.beta)
             optimiser.zero_grad()
@@ -317,40 +337,77 @@ def load_generation(path: Path, latent_dim: int, device: torch.device) -> tuple[
     return model.eval(), record
 
 
-def chain_seed(base: int, key: int) -> int:
-    """Seed of generation ``key`` of a chain (key -1: the policy's real subset); independent of the chain length."""
-    return int(np.random.default_rng([base, key + 1]).integers(0, 2**62))
+class VAEChain(SourceOps):
+    """One chain of VAEs as an experiment of :func:`~collapse_utils.recursion.run_generations`.
 
-
-def train_chain(real: torch.Tensor, policy: Policy, settings: VAESettings, rng: np.random.Generator,
-                folder: Path, device: torch.device, on_generation: Callable[[], object] = lambda: None) -> list[Path]:
-    """Train generations 0..n_generations of one chain, resuming from the files in ``folder``.
-
-    Generation g > 0 lives in ``folder/generation_{g:03d}.pt``. Generation 0 does not depend on the
-    policy, so it lives one level up (``folder.parent/generation_000.pt``) and chains that share
-    that folder and seed (one run under several policies) share it. Existing files are loaded,
-    missing ones trained; ``on_generation`` is called after each generation. Returns all paths.
+    Its models are :class:`Generation` handles to files in the model store ``folder``: generation 0 in
+    ``folder/generation_000.pt``, shared by the chains of every policy that use the same folder and
+    random stream, and generation g > 0 in ``folder/<label>/generation_{g:03d}.pt``. ``fit`` loads a
+    generation whose file is valid and trains (then saves) it otherwise; either way it draws the
+    generation's seed from ``rng`` first, so a resumed chain consumes its stream like an uninterrupted one
+    and gives the same bytes. Data are source descriptions (:class:`RealImages`, :class:`Decoded`,
+    :class:`Mixture`) over ``real``, the chain's real images.
     """
-    base_seed = int(rng.integers(0, 2**62))
-    ops, base = SourceOps(), RealImages(real, size=settings.images_per_epoch)
-    policy_rng = np.random.default_rng(chain_seed(base_seed, -1))
-    state = policy.start(ops, base, settings.images_per_epoch, policy_rng)
-    data: Source = base
-    previous: VAE | None = None
-    paths = []
-    for generation in range(settings.n_generations + 1):
-        if previous is not None:
-            data, state = policy.training_data(ops, previous, state, settings.images_per_epoch, policy_rng)
-        path = (folder.parent if generation == 0 else folder) / f"generation_{generation:03d}.pt"
-        if load_record(path) is not None:
-            previous, _ = load_generation(path, settings.latent_dim, device)
-        else:
-            start = time.monotonic()
-            previous, losses = train_vae(data, settings, chain_seed(base_seed, generation), device)
-            save_generation(path, previous, losses, time.monotonic() - start)
-        paths.append(path)
-        on_generation()
-    return paths
+
+    def __init__(self, settings: VAESettings, real: torch.Tensor, folder: Path, label: str,
+                 device: torch.device) -> None:
+        self.settings, self.real, self.folder, self.label, self.device = settings, real, folder, label, device
+
+    def path(self, model: Generation) -> Path:
+        """The file of generation ``model``."""
+        if model.number == 0:
+            return self.folder / "generation_000.pt"
+        return self.folder / self.label / f"generation_{model.number:03d}.pt"
+
+    def load(self, model: Generation) -> VAE:
+        return load_generation(self.path(model), self.settings.latent_dim, self.device)[0]
+
+    def fit(self, data: Source, previous: Generation | None, rng: np.random.Generator) -> Generation:
+        seed = int(rng.integers(0, 2**62))  # drawn whether the generation is trained or loaded
+        model = Generation(0 if previous is None else previous.number + 1)
+        if load_record(self.path(model)) is None:
+            start, sampler = time.monotonic(), Sampler(self.real, self.load)
+            vae, losses = train_vae(partial(sampler.draw, data), self.settings, seed, self.device)
+            save_generation(self.path(model), vae, losses, time.monotonic() - start)
+        return model
+
+    def metrics(self, model: Generation) -> dict[str, np.ndarray]:
+        record = load_record(self.path(model))
+        losses = np.empty(1, dtype=object)
+        losses[0] = [float(x) for x in record["losses"]]
+        return {"seconds": np.array([float(record["seconds"])]), "final_loss": np.array([losses[0][-1]]),
+                "losses": losses}
+
+    def drop_stale_checkpoint(self, checkpoint: Path) -> None:
+        """Delete ``checkpoint`` unless it is readable and every generation it has finished has a valid file;
+        a damaged generation file is reported (one line) and deleted, so that the replay retrains it."""
+        state = load_pickle(checkpoint)  # None when absent, or when damaged (reported)
+        finished = -1 if state is None else state["generation"]
+        for number in range(finished + 1):
+            path = self.path(Generation(number))
+            if load_record(path) is None:
+                path.unlink(missing_ok=True)
+                state = None
+        if state is None:
+            checkpoint.unlink(missing_ok=True)
+
+
+def run_chain(chain: VAEChain, policy: Policy, rng: np.random.Generator, progress: bool = True) -> pd.DataFrame:
+    """Generations 0..n_generations of one chain through :func:`~collapse_utils.recursion.run_generations`,
+    checkpointed after every generation in ``chain.folder/<label>/checkpoint.pkl`` and resumed from it.
+
+    One row per generation: ``generation``, ``policy``, ``path``, ``seconds``, ``final_loss``, ``losses``.
+    """
+    settings, checkpoint = chain.settings, chain.folder / chain.label / "checkpoint.pkl"
+    with lock(chain.folder):
+        chain.drop_stale_checkpoint(checkpoint)
+        real = RealImages(np.arange(len(chain.real)), size=settings.images_per_epoch)
+        frame = run_generations(chain, real, settings.n_generations, settings.images_per_epoch, policy, rng,
+                                checkpoint=checkpoint, checkpoint_seconds=0, progress=progress,
+                                description=f"VAE {chain.folder.name} {chain.label}")
+    frame = frame[frame["generation"] <= settings.n_generations].drop(columns="chain")
+    frame.insert(2, "path", [str(chain.path(Generation(g))) for g in frame["generation"]])
+    return frame.reset_index(drop=True)
 
 
 #: The settings that change a chain's weights; the model cache is keyed by these (and the seed and device) only,
@@ -366,32 +423,25 @@ def models_folder(settings: VAESettings, seed: int, device: torch.device) -> Pat
 
 def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[..., np.random.Generator],
               folder: Path, device: torch.device, progress: bool = True, force: bool = False) -> pd.DataFrame:
-    """Train every (policy, run) chain; a frame of (policy, run, generation, path, seconds, final_loss).
+    """Train (or load) every (policy, run) chain; a frame of (policy, run, generation, path, seconds, final_loss,
+    losses).
 
-    ``rng_for("chain", run)`` gives run ``run`` its generator (``run.rng`` in a notebook); a run's
-    chains under different policies share generation 0 and their seeds (common random numbers),
-    so policies are compared on the same starting model. ``force`` deletes ``folder`` first.
+    Run ``run``'s chains draw from ``rng_for("chain", run)`` (``run.rng`` in a notebook): under every
+    policy the same stream, so they share generation 0 (common random numbers) and policies are
+    compared on the same starting model. ``force`` deletes ``folder`` (models and checkpoints) first.
     """
-    if force and folder.exists():
-        shutil.rmtree(folder)
+    if force:
+        shutil.rmtree(folder, ignore_errors=True)
     real = torch.as_tensor(real_images[: settings.train_size], dtype=torch.float32).reshape(-1, *IMAGE_SHAPE)
     real = real.to(device)
-    rows = []
-    bar = progress_bar(total=len(settings.policies) * settings.n_runs * (settings.n_generations + 1),
-                       desc="VAE generations", enabled=progress)
+    frames = []
     for run in range(settings.n_runs):
         for text in settings.policies:
-            label = policy_label(parse_policy(text))
-            chain_dir = folder / f"run_{run:02d}" / label
-            paths = train_chain(real, parse_policy(text), settings, rng_for("chain", run), chain_dir, device,
-                                bar.update)
-            for generation, path in enumerate(paths):
-                record = load_record(path)
-                rows.append({"policy": label, "run": run, "generation": generation, "path": str(path),
-                             "seconds": float(record["seconds"]), "final_loss": float(record["losses"][-1]),
-                             "losses": [float(x) for x in record["losses"]]})
-    bar.close()
-    return pd.DataFrame(rows)
+            policy = parse_policy(text)
+            chain = VAEChain(settings, real, folder / f"run_{run:02d}", policy_label(policy), device)
+            frames.append(run_chain(chain, policy, rng_for("chain", run), progress).assign(run=run))
+    models = pd.concat(frames, ignore_index=True)
+    return models[["policy", "run", "generation", "path", "seconds", "final_loss", "losses"]]
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -529,6 +579,48 @@ def generation0_test_loss(models: pd.DataFrame, images: np.ndarray, latent_dim: 
         seed = int(rng_for("test loss", run).integers(0, 2**62))
         rows.append({"run": int(run), "test_loss": negative_elbo(model, x, torch_generator(seed))})
     return pd.DataFrame(rows)
+
+
+@dataclass
+class VAEResults:
+    """Everything notebook 04 shows, computed (or loaded from the cache) by :func:`run_all`."""
+
+    settings: VAESettings
+    device: torch.device
+    models: pd.DataFrame  # (policy, run, generation, path, seconds, final_loss, losses), from train_all
+    classifier: mc.Classifier
+    classifier_record: dict  # test accuracy, sizes, epochs, seed and training seconds of the classifier
+    test_loss: pd.DataFrame  # (run, test_loss): generation 0's negative ELBO of the real test images
+    real: dict  # real-data baselines of the classifier metrics, from real_reference
+    metrics: pd.DataFrame  # one row per (policy, run, generation), from evaluate
+    latents: pd.DataFrame  # latent-mean coordinates of the shown generations, from latent_values
+    grids: dict[tuple[str, int], np.ndarray]  # digit grids of run 0 per (policy, shown generation)
+    reference: pd.DataFrame  # the authors' latent-mean spreads (paper_reference)
+    paper_loss: float  # the authors' final training loss
+
+
+def run_all(run: "Run", progress: bool = True) -> VAEResults:
+    """Notebook 04's computation for ``run`` (from :func:`collapse_utils.start_run`): the classifier, every
+    chain, the evaluation and the digit grids, each loaded from the cache when there (``run.force``
+    recomputes); all randomness comes from ``run.rng`` streams."""
+    s = run.settings
+    device = pick_device(s.device, s.n_threads)
+    train_x, train_y = load_mnist("train")
+    test_x, test_y = load_mnist("test")
+    n, test = s.classifier_train_size, (test_x[:s.n_reference], test_y[:s.n_reference])
+    classifier_seed = int(run.rng("classifier").integers(0, 2**31))
+    classifier, record = mc.load_or_train(mc.cache_folder(n, s.classifier_epochs, classifier_seed),
+                                          (train_x[:n], train_y[:n]), test, s.classifier_epochs, classifier_seed,
+                                          device, run.force)
+    models = train_all(train_x, s, run.rng, models_folder(s, run.seed, device), device, progress, run.force)
+    real = real_reference(classifier, train_x, test[0], s.n_eval, run.rng("real reference"), device)
+    metrics = run.cached("metrics", lambda _: evaluate(models, s, classifier, real["stats"], run.rng, device))
+    return VAEResults(
+        settings=s, device=device, models=models, classifier=classifier, classifier_record=record,
+        test_loss=generation0_test_loss(models, test[0], s.latent_dim, run.rng, device), real=real,
+        metrics=metrics, latents=latent_values(models, s, s.shown_generations, run.rng, device),
+        grids=sample_grids(models, s.shown_generations, s.latent_dim, run.rng("digit grids"), device),
+        reference=paper_reference(), paper_loss=paper_value("train_loss_final"))
 
 
 # ----------------------------------------------------------------------------- plots
@@ -680,6 +772,7 @@ def summary_markdown(metrics: pd.DataFrame, models: pd.DataFrame, test_loss: pd.
     ratio = lambda frame, column, a, b: frame.loc[b, column] / frame.loc[a, column]  # noqa: E731
     loss0 = models[(models["policy"] == policy) & (models["generation"] == 0)]["final_loss"].mean()
     mean = lambda column: over_runs(first, column).set_index("generation")["mean"]  # noqa: E731
+    steps = lambda column, sign: int((sign * mean(column).diff().iloc[1:] > 0).sum())  # noqa: E731
     chain = " → ".join(f"{v:.3f}" for v in spread["mean"])
     lines = [
         f"- **Collapse ({policy}).** The std of the latent means under the generation-0 encoder, mean of "
@@ -697,9 +790,11 @@ def summary_markdown(metrics: pd.DataFrame, models: pd.DataFrame, test_loss: pd.
         f"{n_runs} runs; {test_loss['test_loss'].mean():.1f} on the real test images) against the authors' ≈ "
         f"{paper_loss:.0f}: a gap of {loss0 - paper_loss:.1f} nats per image.",
         f"- **Classifier (beyond the paper).** Mean predictive entropy {mean('predictive_entropy').iloc[0]:.2f} → "
-        f"{mean('predictive_entropy').iloc[-1]:.2f} bits (real digits {real['predictive_entropy']:.2f}); class-histogram "
-        f"entropy {mean('class_entropy').iloc[0]:.2f} → {mean('class_entropy').iloc[-1]:.2f} bits (real "
-        f"{real['class_entropy']:.2f}); Fréchet distance to real test digits {mean('frechet').iloc[0]:.0f} → "
-        f"{mean('frechet').iloc[-1]:.0f} (floor of as many real training images: {real['frechet']:.1f}).",
+        f"{mean('predictive_entropy').iloc[-1]:.2f} bits, rising at {steps('predictive_entropy', 1)} of {last} "
+        f"generations (real digits {real['predictive_entropy']:.2f}); class-histogram entropy "
+        f"{mean('class_entropy').iloc[0]:.2f} → {mean('class_entropy').iloc[-1]:.2f} bits, falling at "
+        f"{steps('class_entropy', -1)} of {last} (real {real['class_entropy']:.2f}); Fréchet distance to real test "
+        f"digits {mean('frechet').iloc[0]:.0f} → {mean('frechet').iloc[-1]:.0f}, rising at {steps('frechet', 1)} of "
+        f"{last} (floor of as many real training images: {real['frechet']:.1f}); each the mean of {n_runs} runs.",
     ]
     return "\n".join(lines)

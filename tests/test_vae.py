@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import sys
+from pathlib import Path
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,7 +18,8 @@ from collapse_utils import data, devices, vae
 from collapse_utils.paths import REPO_ROOT
 from collapse_utils import mnist_classifier as mc
 from collapse_utils.profiles import VAE as VAE_PROFILES
-from collapse_utils.recursion import Accumulate, KeepReal, Replace
+from collapse_utils.cache import load_pickle
+from collapse_utils.recursion import Accumulate, KeepReal, Replace, policy_label
 
 CPU = torch.device("cpu")
 
@@ -75,7 +78,8 @@ def test_loss_closed_form():
 
 def test_loss_decreases_on_a_tiny_subset(mnist):
     settings = tiny_settings(epochs=4, images_per_epoch=64)
-    _, losses = vae.train_vae(vae.RealImages(real_tensor(mnist[0][:256])), settings, seed=0, device=CPU)
+    sampler = vae.Sampler(real_tensor(mnist[0][:256]), load=None)
+    _, losses = vae.train_vae(partial(sampler.draw, vae.RealImages(np.arange(256))), settings, seed=0, device=CPU)
     assert len(losses) == 4
     # The first epoch averages over an untrained start (784 ln 2 = 543 nats per image at outputs 1/2); over
     # seeds 0-39 it was never below 473, so 300 only fails if the loss is not the summed per-image ELBO.
@@ -108,26 +112,23 @@ def test_latent_statistics_on_synthetic_means():
 
 # ----------------------------------------------------------------------------- sources and policies
 
-def constant_source(value: float, size: int) -> vae.RealImages:
-    return vae.RealImages(torch.full((size, 1, 28, 28), value))
-
-
 def test_mixture_draws_in_proportion_to_sizes():
-    mixture = vae.SourceOps().combine([constant_source(0.0, 100), constant_source(1.0, 300)])
-    batch = mixture.draw(4000, vae.torch_generator(0))
+    sampler = vae.Sampler(torch.cat([torch.zeros(100, 1, 28, 28), torch.ones(300, 1, 28, 28)]), load=None)
+    mixture = vae.SourceOps().combine([vae.RealImages(np.arange(100)), vae.RealImages(np.arange(100, 400))])
+    batch = sampler.draw(mixture, 4000, vae.torch_generator(0))
     share = float(batch[:, 0, 0, 0].mean())
     assert share == pytest.approx(0.75, abs=4 * np.sqrt(0.75 * 0.25 / 4000))  # 4 binomial sd: false-failure rate 6e-5
 
 
 def test_policies_build_the_documented_training_sources():
-    ops, real = vae.SourceOps(), constant_source(1.0, 1000)
-    model = vae.new_vae(20, seed=0, device=CPU)
+    ops, real, model = vae.SourceOps(), vae.RealImages(np.arange(1000)), vae.Generation(0)
     rng = np.random.default_rng(0)
     data, _ = Replace().training_data(ops, model, Replace().start(ops, real, 500, rng), 500, rng)
-    assert isinstance(data, vae.Decoded) and data.size == 500
+    assert isinstance(data, vae.Decoded) and data.size == 500 and data.model == model
     keep = KeepReal(0.1)
     data, state = keep.training_data(ops, model, keep.start(ops, real, 500, rng), 500, rng)
     assert [type(p) for p in data.parts] == [vae.RealImages, vae.Decoded] and [p.size for p in data.parts] == [50, 450]
+    assert len(set(data.parts[0].rows)) == 50  # 50 distinct real rows
     state = Accumulate().start(ops, real, 500, rng)
     for generation in (1, 2):
         data, state = Accumulate().training_data(ops, model, state, 500, rng)
@@ -141,58 +142,124 @@ def test_real_shares_give_accumulate_equal_shares():
     assert vae.real_shares(Replace(), 1000, 2) == [1.0, 0.0, 0.0]
 
 
+# ----------------------------------------------------------------------------- chains through run_generations
+
+def chain(folder, real, settings, policy=KeepReal(0.25)) -> vae.VAEChain:
+    return vae.VAEChain(settings, real, folder, policy_label(policy), CPU)
+
+
+class CountingTrainer:
+    """Stands in for vae.train_vae: counts calls and records each training source and its draw function."""
+
+    def __init__(self) -> None:
+        self.sources, self.draws, self.original = [], [], vae.train_vae
+
+    def __call__(self, draw, *args, **kwargs):
+        self.sources.append(draw.args[0])
+        self.draws.append(draw)
+        return self.original(draw, *args, **kwargs)
+
+
+def weights(path) -> dict[str, torch.Tensor]:
+    return vae.load_generation(Path(path), 20, CPU)[0].state_dict()
+
+
+def same_chains(left: pd.DataFrame, right: pd.DataFrame) -> bool:
+    """Same generations with the same weights and loss curves (training seconds may differ)."""
+    if list(left["generation"]) != list(right["generation"]) or list(left["losses"]) != list(right["losses"]):
+        return False
+    return all(all(torch.equal(a[k], b[k]) for k in a) for a, b in
+               ((weights(p), weights(q)) for p, q in zip(left["path"], right["path"])))
+
+
 def test_chain_weights_the_real_pool_like_one_generation(mnist, tmp_path, monkeypatch):
     """In a chain, the 256 real images weigh like one generation's 32 images, and are all drawn from."""
     settings = tiny_settings(epochs=1, images_per_epoch=32)
-    seen = []
-
-    def record(source, *args, **kwargs):
-        seen.append(source)
-        return vae.new_vae(20, 0, CPU), [1.0]
-
-    monkeypatch.setattr(vae, "train_vae", record)
-    vae.train_chain(real_tensor(mnist[0][:256]), Accumulate(), settings, np.random.default_rng(0),
-                    tmp_path / "accumulate", CPU)
-    assert [p.size for p in seen[2].parts] == [32, 32, 32] and len(seen[2].parts[0].images) == 256
-    batch = seen[0].draw(256, vae.torch_generator(0))
+    trainer = CountingTrainer()
+    monkeypatch.setattr(vae, "train_vae", trainer)
+    vae.run_chain(chain(tmp_path, real_tensor(mnist[0][:256]), settings, Accumulate()), Accumulate(),
+                  np.random.default_rng(0), progress=False)
+    assert [p.size for p in trainer.sources[2].parts] == [32, 32, 32] and len(trainer.sources[2].parts[0].rows) == 256
+    batch = trainer.draws[0](256, vae.torch_generator(0))
     assert len({float(x.sum()) for x in batch}) > 200  # generation 0 draws from all 256 real images
 
 
-# ----------------------------------------------------------------------------- resumable chains
-
-def test_interrupted_chain_resumes_at_the_first_missing_generation(mnist, tmp_path, monkeypatch, capfd):
-    settings = tiny_settings(epochs=1, images_per_epoch=32)
+def test_chain_runs_through_run_generations_and_resumes_to_the_same_bytes(mnist, tmp_path, monkeypatch):
+    """An interrupted chain resumes from run_generations' checkpoint at the first unfinished generation and ends
+    with the weights and metrics of an uninterrupted chain (same stream, same bytes)."""
+    settings = tiny_settings(epochs=1, images_per_epoch=32, n_generations=3)
     real, policy = real_tensor(mnist[0][:128]), KeepReal(0.25)
-    whole = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "whole" / "keep", CPU)
+    whole = vae.run_chain(chain(tmp_path / "whole", real, settings), policy, np.random.default_rng(5), progress=False)
+    assert list(whole["generation"]) == [0, 1, 2, 3] and (whole["policy"] == "keep_real_25%").all()
+    assert load_pickle(tmp_path / "whole" / "keep_real_25%" / "checkpoint.pkl")["generation"] == 3
 
-    calls = []
-    original = vae.train_vae
+    original, saved = vae.save_generation, []
 
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
+    def save_then_interrupt(path, *args):  # Ctrl-C after generation 2's file is written, before its checkpoint
+        original(path, *args)
+        saved.append(path)
+        if len(saved) == 3:
             raise KeyboardInterrupt
-        return original(*args, **kwargs)
 
-    monkeypatch.setattr(vae, "train_vae", interrupted)
+    monkeypatch.setattr(vae, "save_generation", save_then_interrupt)
+    resumed_chain = chain(tmp_path / "resumed", real, settings)
     with pytest.raises(KeyboardInterrupt):
-        vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "resumed" / "keep", CPU)
-    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("resumed/**/*.pt"))
-    assert written == ["resumed/generation_000.pt", "resumed/keep/generation_001.pt"]
-    calls.clear()
-    resumed = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "resumed" / "keep", CPU)
-    assert len(calls) == 1  # only generation 2 was trained again
-    for a, b in zip(whole, resumed):
-        left = vae.load_generation(a, 20, CPU)[0].state_dict()
-        right = vae.load_generation(b, 20, CPU)[0].state_dict()
-        assert all(torch.equal(left[k], right[k]) for k in left)
-    damaged = resumed[2]
-    damaged.write_bytes(damaged.read_bytes()[:100])  # a truncated model file is named and retrained
-    calls.clear()
-    again = vae.train_chain(real, policy, settings, np.random.default_rng(5), tmp_path / "resumed" / "keep", CPU)
-    assert len(calls) == 1 and str(damaged) in capfd.readouterr().err
-    left, right = (vae.load_generation(p, 20, CPU)[0].state_dict() for p in (whole[2], again[2]))
-    assert all(torch.equal(left[k], right[k]) for k in left)
+        vae.run_chain(resumed_chain, policy, np.random.default_rng(5), progress=False)
+    assert load_pickle(tmp_path / "resumed" / "keep_real_25%" / "checkpoint.pkl")["generation"] == 1
+    trainer = CountingTrainer()
+    monkeypatch.setattr(vae, "train_vae", trainer)
+    resumed = vae.run_chain(resumed_chain, policy, np.random.default_rng(5), progress=False)
+    assert len(trainer.sources) == 1  # generation 2 is loaded from its file, only generation 3 is trained
+    assert same_chains(whole, resumed)
+    again = vae.run_chain(resumed_chain, policy, np.random.default_rng(5), progress=False)  # all done: nothing trains
+    assert len(trainer.sources) == 1 and again.drop(columns="path").equals(resumed.drop(columns="path"))
+
+
+def test_damaged_files_are_reported_in_one_line_and_recomputed(mnist, tmp_path, monkeypatch, capfd):
+    settings = tiny_settings(epochs=1, images_per_epoch=32, n_generations=2)
+    real, policy = real_tensor(mnist[0][:128]), KeepReal(0.25)
+    the_chain = chain(tmp_path, real, settings)
+    whole = vae.run_chain(the_chain, policy, np.random.default_rng(5), progress=False)
+    before = {path: weights(path) for path in whole["path"]}
+    trainer = CountingTrainer()
+    monkeypatch.setattr(vae, "train_vae", trainer)
+
+    damaged = the_chain.path(vae.Generation(1))
+    damaged.write_bytes(damaged.read_bytes()[:100])  # a truncated generation file: named once, retrained alone
+    capfd.readouterr()
+    again = vae.run_chain(the_chain, policy, np.random.default_rng(5), progress=False)
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("cache:")]
+    assert len(lines) == 1 and str(damaged) in lines[0]
+    assert len(trainer.sources) == 1
+    assert all(torch.equal(before[str(damaged)][k], weights(damaged)[k]) for k in before[str(damaged)])
+    assert same_chains(whole, again)
+
+    checkpoint = tmp_path / "keep_real_25%" / "checkpoint.pkl"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:50])  # a truncated checkpoint: named once, replayed from files
+    again = vae.run_chain(the_chain, policy, np.random.default_rng(5), progress=False)
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("cache:")]
+    assert len(lines) == 1 and str(checkpoint) in lines[0]
+    assert len(trainer.sources) == 1 and same_chains(whole, again)
+
+
+def test_generation_zero_is_shared_by_the_policies_of_a_run(mnist, tmp_path, monkeypatch):
+    """Common random numbers: generation 0 is trained once per run and is the same whatever the policies."""
+    settings = tiny_settings(epochs=1, images_per_epoch=32, n_generations=1, n_runs=2,
+                             shown_generations=[0, 1], policies=["replace", "accumulate"])
+    rng_for = lambda *key: np.random.default_rng(key[-1])  # noqa: E731
+    trainer = CountingTrainer()
+    monkeypatch.setattr(vae, "train_vae", trainer)
+    models = vae.train_all(mnist[0], settings, rng_for, tmp_path / "both", CPU, progress=False)
+    assert len(trainer.sources) == 2 * (1 + 2)  # per run: one generation 0, then generation 1 under each policy
+    first = models[models["generation"] == 0].set_index(["run", "policy"])["path"]
+    assert first[(0, "replace")] == first[(0, "accumulate")] != first[(1, "replace")]
+    alone = vae.train_all(mnist[0], dataclasses.replace(settings, policies=["accumulate"]), rng_for,
+                          tmp_path / "alone", CPU, progress=False)
+    assert same_chains(alone[alone["generation"] == 0], models[(models["generation"] == 0)
+                                                               & (models["policy"] == "replace")])
+    trainer.sources.clear()
+    vae.train_all(mnist[0], settings, rng_for, tmp_path / "both", CPU, progress=False, force=True)
+    assert len(trainer.sources) == 6  # --force clears models and checkpoints: everything is trained again
 
 
 def test_model_cache_is_keyed_by_training_settings_only():
@@ -210,8 +277,6 @@ def test_train_all_and_evaluate_give_one_row_per_generation(mnist, tmp_path):
     models = vae.train_all(mnist[0], settings, lambda *key: np.random.default_rng(key[-1]), tmp_path, CPU,
                            progress=False)
     assert list(models["generation"]) == [0, 1] * 4 and (models["seconds"] > 0).all()
-    first = models[models["generation"] == 0].set_index(["run", "policy"])["path"]
-    assert first[(0, "replace")] == first[(0, "accumulate")] != first[(1, "replace")]  # shared generation 0
     assert len(set(models["path"])) == 6
     classifier = mc.Classifier().eval()
     real = mc.gaussian_stats(mc.predict(classifier, mnist[0][:200], CPU)[1])
@@ -422,6 +487,7 @@ def test_summary_is_computed_from_the_results():
     text = vae.summary_markdown(metrics, synthetic_models(metrics), test_loss, vae.paper_reference(), real, 99.0)
     assert "0.705 → 0.645 → 0.585 → 0.525 → 0.465" in text and "in 2 of 2 runs" in text
     assert "gap of 21.5 nats" in text and "120.5 nats per image" in text and "111.0 on the real test images" in text
+    assert "rising at 4 of 4 generations" in text and "falling at 4 of 4" in text and "rising at 4 of 4 (floor" in text
     assert "at 1 of 4 generations" in text  # of 0.645, 0.585, 0.525, 0.465 only 0.525 is in the authors' [0.523, 0.554]
     assert f"{0.465 / 0.645:.2f}× its generation-1 value" in text and f"(authors: {0.483 / 0.688:.2f}×)" in text
 
@@ -440,6 +506,8 @@ def test_authors_values_in_the_claims_are_those_of_the_reference_table():
     for generation, value in reference.items():
         assert float(claims.loc[f"vae_latent_std_gen{generation}", "paper_value"]) == value
     assert float(claims.loc["vae_train_loss_gen0", "paper_value"]) == vae.paper_value("train_loss_final")
+    ratio = float(claims.loc["vae_latent_std_ratio_gen5_gen1", "paper_value"])
+    assert ratio == pytest.approx(reference[5] / reference[1], abs=5e-5)  # written with 4 decimals
 
 
 def readme_vae_section() -> str:
@@ -453,6 +521,19 @@ def test_readme_vae_numbers_are_claims():
     section, claims = readme_vae_section(), vae_claims()
     for claim_id, digits in README_NUMBERS.items():
         assert f"{claims.loc[claim_id, 'our_value']:.{digits}f}" in section, claim_id
+    ratio = claims.loc["vae_latent_std_ratio_gen5_gen1"]
+    assert f"falls to\n{ratio['our_value']:.2f}× its value, the authors' to {float(ratio['paper_value']):.2f}×" in section
+
+
+def test_readme_places_our_spread_against_the_authors_range_as_the_claims_do():
+    """Where the README says our mean latent spread lies against the authors' min-max range holds for the claims."""
+    claims, places = vae_claims(), {}
+    for generation in range(1, 6):
+        ours = claims.loc[f"vae_latent_std_gen{generation}", "our_value"]
+        low, high = (float(claims.loc[f"vae_latent_std_gen{generation}_{end}", "paper_value"]) for end in ("min", "max"))
+        places.setdefault("inside" if low <= ours <= high else "above" if ours > high else "below", []).append(generation)
+    assert places == {"above": [1, 2, 3, 4], "below": [5]}
+    assert "above their min–max range at\ngenerations 1–4 and below it at generation 5" in readme_vae_section()
 
 
 #: Claims quoted in the README's VAE section, with the decimals they are written with.
