@@ -1,16 +1,21 @@
-"""Training and beam-search generation throughput of the language model of a profile.
+"""Training, scoring and beam-search generation throughput of the language model of a profile.
 
     python benchmarks/lm_throughput.py --profile default
     python benchmarks/lm_throughput.py --profile default -p d_model=256 -p vocab_size=8192
-    python benchmarks/lm_throughput.py --profile paper --train-steps 20 --prompts 128   # on a GPU
+    python benchmarks/lm_throughput.py --profile laptop                  # OPT-125m on this CPU
+    python benchmarks/lm_throughput.py --profile colab --train-steps 20 --prompts 256   # on Colab's T4
 
-Builds a randomly initialised OPT with the profile's architecture (for the paper profile, the
-OPT-125m shape: vocabulary 50272, width 768, 12 layers, 12 heads, feed-forward 3072), then times
-training steps (AdamW, the profile's batch size, 64-token blocks) and 5-beam generation of
-exactly 64 new tokens with repetition penalty 3.0, exactly as the experiment runs them (bf16
-autocast on a GPU). Prints tokens per second for both and the projected wall time of the
-profile's whole experiment (every setting x generation x run, Accumulate's growing pool included),
-from those two rates alone: an estimate that leaves out evaluation and loading. On a GPU:
+Builds a randomly initialised OPT with the profile's architecture (for the laptop, colab and paper
+profiles, the OPT-125m shape: vocabulary 50272, width 768, 12 layers, 12 heads, feed-forward 3072),
+then times training steps (AdamW, the profile's batch size, 64-token blocks), scoring (per-sequence
+perplexity) and 5-beam generation of exactly 64 new tokens with repetition penalty 3.0, exactly as
+the experiment runs them (bf16 or fp16 autocast on a GPU, :func:`collapse_utils.devices.autocast_dtype`).
+On a CPU each rate is given per wall second and per CPU second of the process (with one thread on a
+shared machine, the second is the rate of a core of its own). Prints the projected time of the
+profile's whole experiment from these rates (:func:`collapse_utils.budget.lm_seconds`: every setting x
+generation x run, Accumulate's growing pool included; downloads and model loading left out).
+``benchmarks/lm_throughput_cpu.txt`` records the one-thread CPU measurement that sizes the laptop
+profile. On a GPU:
 
     python benchmarks/lm_throughput.py --profile paper --train-steps 20 --prompts 512   # <= 8 minutes
 """

@@ -118,6 +118,9 @@ def test_cpu_rates_are_the_recorded_measurement():
     rates = budget.CPU_THREAD_RATES  # tokens per CPU second: the rate of a core of its own
     assert (rates.train, rates.score, rates.generate) == (measured["training"], measured["scoring"],
                                                          measured["generation"])
+    laptop = load_settings(NOTEBOOK, "laptop")
+    assert f"resized to {laptop.n_train_blocks} blocks" in text
+    assert budget.estimate_note("laptop").split(":")[0] in text
 
 
 def test_readme_states_each_real_profile_with_its_estimate_and_command():
