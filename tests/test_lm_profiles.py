@@ -120,6 +120,8 @@ def test_cpu_rates_are_the_recorded_measurement():
                                                          measured["generation"])
     laptop = load_settings(NOTEBOOK, "laptop")
     assert f"resized to {laptop.n_train_blocks} blocks" in text
+    peak = int(re.search(r"maximum resident set size (\d+) kB", text).group(1)) * 1024 / 1e9
+    assert f"peaked\nat {peak:.1f} GB" in (ROOT / "README.md").read_text()
     assert budget.estimate_note("laptop").split(":")[0] in text
 
 
@@ -129,8 +131,10 @@ def test_readme_states_each_real_profile_with_its_estimate_and_command():
     for profile in REAL + ("paper",):
         assert f"collapse-utils run 05_opt125m_wikitext2 --profile {profile}" in section
         assert budget.estimate_note(profile).split(":")[0] in section, profile
-        blocks = budget.lm_blocks(load_settings(NOTEBOOK, profile))[0]
-        assert f"{blocks:,} fine-tuning blocks" in section or f"{blocks:,} blocks" in section, profile
+        settings = load_settings(NOTEBOOK, profile)
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{profile}` |"))
+        assert f"{budget.lm_blocks(settings)[0]:,} " in row and f"batch {settings.batch_size}" in row, profile
+        assert profile == "colab" or f"lr {settings.lr:.0e}".replace("e-0", "e-") in row
     speed = [f"{cores ** e:.2g}×" for cores in (4, 8) for e in budget.CORE_EXPONENTS]
     assert f"speed-up of {speed[0]} on 4 cores and {speed[2]} on 8 (beam search {speed[1]} and {speed[3]})" in section
     laptop, rates = load_settings(NOTEBOOK, "laptop"), budget.cpu_rates(4)
