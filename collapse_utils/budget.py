@@ -100,7 +100,7 @@ def lm_seconds(settings: Any, rates: LMRates) -> float:
     n, valid, test = lm_blocks(settings)
     block, new = settings.block_size, settings.new_tokens
     chains = 0.0
-    for policy, epochs in settings.settings_list():
+    for policy, epochs, *_ in settings.settings_list():  # (policy, epochs[, decoding])
         for g in range(settings.n_generations + 1):
             pool = n * (g + 1) if policy.name == "accumulate" else n
             chains += epochs * (pool * block / rates.train + valid * block / rates.score)
@@ -118,7 +118,7 @@ def lm_seconds(settings: Any, rates: LMRates) -> float:
 CPU_THREAD_RATES = LMRates(train=110.6, score=469.9, generate=17.9,
                            basis="OPT-125m rates measured on one CPU thread here")
 #: ASSUMED speed-up of ``c`` CPU cores over that one thread: ``c ** 0.66`` for training and scoring (large
-#: matrix products; 2.5x on 4 cores, 4x on 8) and ``c ** 0.5`` for beam search (small per-step products and
+#: matrix products; 2.5x on 4 cores, 3.9x on 8) and ``c ** 0.5`` for beam search (small per-step products and
 #: Python overhead; 2x on 4 cores, 2.8x on 8).
 CORE_EXPONENTS = (0.66, 0.5)
 #: A free Colab T4 with fp16 autocast: ASSUMED rates, not measured. Training: OPT-125m costs about
@@ -175,7 +175,7 @@ def estimate_note(profile: str) -> str:
     if profile == "laptop":
         four, eight = (lm_seconds(settings, cpu_rates(cores)) / 3600 for cores in (4, 8))
         t = CPU_THREAD_RATES
-        return (f"about {four:.1f} h on 4 cores, {eight:.1f} h on 8: an estimate from the rates of OPT-125m "
+        return (f"about {hours(four)} h on 4 cores, {hours(eight)} h on 8: an estimate from the rates of OPT-125m "
                 f"measured on one CPU thread here ({t.train:.0f} training, {t.score:.0f} scoring and "
                 f"{t.generate:.0f} beam-search tokens/s), scaled by an assumed cores^{CORE_EXPONENTS[0]} "
                 f"(beam search cores^{CORE_EXPONENTS[1]})")

@@ -220,8 +220,8 @@ ABOUT: dict[str, str] = {
 _REAL_WHY = {
     "n_valid_blocks": "a validation pass follows each of the 150 epochs: a random subset keeps them short",
     "n_test_blocks": "the same random test blocks score every model: a subset keeps scoring short",
-    "lr": "5e-5 (the Hugging Face Trainer's default): on a slice, the paper's 2e-5 at batch 128 would take a "
-          "handful of optimiser steps",
+    "lr": "5e-5 with a smaller batch (the Hugging Face Trainer's defaults): the paper's 2e-5 at batch 128 would "
+          "make 1 to 16 optimiser steps per epoch on these slices",
     "policies": "Fig. 1's two settings; Accumulate's pool grows to 10 slices: 275 slice-epochs of training against "
                 "150 for the other two together (add it with -p)",
     "epochs": "one epoch count per policy (Accumulate left out)",
@@ -233,12 +233,12 @@ PROFILE_WHY: dict[str, dict[str, dict[str, str]]] = {"05_opt125m_wikitext2": {
     "laptop": {**_REAL_WHY,
                "n_train_blocks": "sized from the measured CPU rates so that 20 models take about two hours on "
                                  "4 laptop cores (benchmarks/lm_throughput_cpu.txt)",
-               "batch_size": "8 (the Trainer's default): a few optimiser steps per epoch on the slice",
+               "batch_size": "8 (the Trainer's default): 14 optimiser steps per epoch on the 112 blocks",
                "threads": "4 torch threads for a 4-core laptop (set 8 on 8 cores)"},
     "colab": {**_REAL_WHY,
               "n_train_blocks": "sized so that 20 models take under an hour on a T4 at assumed rates "
                                 "(collapse_utils.budget.T4_RATES; not measured yet)",
-              "batch_size": "32: 64 optimiser steps per epoch on the slice, a batch a T4 runs efficiently",
+              "batch_size": "32: 64 optimiser steps per epoch on the 2048 blocks, a batch a T4 runs efficiently",
               "threads": "Colab's 2 virtual CPUs (the GPU does the work)"},
 }}
 
@@ -340,12 +340,12 @@ def settings_table(notebook: str, profile: str = "default", overrides: dict[str,
     """Every setting of ``notebook``: its type, its value in this run, the paper's value and why they differ."""
     settings = load_settings(notebook, profile, overrides)
     paper = PROFILES[notebook]["paper"]
-    hints = typing.get_type_hints(type(settings))
+    hints, why = typing.get_type_hints(type(settings)), reasons(notebook, profile)
     rows = []
     for name, value in as_dict(settings).items():
         same = value == paper[name]
         rows.append({"setting": name, "type": _type_name(hints.get(name)), "this run": show_value(value),
-                     "paper": show_value(paper[name]), "why": "same" if same else reasons(notebook, profile).get(name, "")})
+                     "paper": show_value(paper[name]), "why": "same" if same else why.get(name, "")})
     return pd.DataFrame(rows).set_index("setting")
 
 

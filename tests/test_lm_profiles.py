@@ -62,7 +62,7 @@ def test_real_profile_runs_its_chains_through_from_pretrained(tiny_folder, monke
 
     assert str(tiny_folder) in loads  # every generation fine-tunes the saved model, loaded by from_pretrained
     n = want["n_train_blocks"]
-    expected = {lm.setting_label(policy, epochs): epochs for policy, epochs in run.settings.settings_list()}
+    expected = {lm.setting_label(policy, epochs): epochs for policy, epochs, *_ in run.settings.settings_list()}
     assert len(expected) == len(declared["policies"]) == 2
     # one fine-tuning per model: n blocks every generation (keep-real mixes real and generated blocks to n),
     # the profile's validation blocks, epochs, lr and batch
@@ -152,6 +152,11 @@ def test_every_difference_of_a_real_profile_from_the_paper_has_a_reason(profile)
     stale = set(profiles.PROFILE_WHY[NOTEBOOK][profile]) - set(table.index[table["why"] != "same"])
     assert not stale
     assert profile in profiles.ABOUT and f"``{profile}``" in profiles.__doc__
+    settings = load_settings(NOTEBOOK, profile)
+    steps, blocks = re.search(r"(\d+) optimiser steps per epoch on the (\d+) blocks",
+                              profiles.PROFILE_WHY[NOTEBOOK][profile]["batch_size"]).groups()
+    assert (int(steps), int(blocks)) == (math.ceil(settings.n_train_blocks / settings.batch_size),
+                                         settings.n_train_blocks)
 
 
 def test_cli_shows_the_new_profiles_and_refuses_them_elsewhere(capsys):
