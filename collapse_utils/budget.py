@@ -1,7 +1,9 @@
 """Rough cost of a run before it starts: refuse settings that cannot finish, warn about long ones.
 
 The compute estimate scales the default profile's measured wall time (2 CPU cores) by how much the
-settings that multiply the work grew (chains, generations, runs, epochs, sample sizes...). The memory
+settings that multiply the work grew (chains, generations, runs, epochs, sample sizes...); for the real
+OPT-125m of notebook 05 it adds up the tokens trained, scored and generated at measured (CPU) or
+assumed (GPU) rates (:func:`lm_seconds`, :func:`estimate_note`). The memory
 estimate counts the largest arrays a run holds at once. Both are order-of-magnitude guides:
 
 - more than :data:`WARN_SECONDS` (a day): a one-line warning, the run goes ahead;
@@ -13,9 +15,10 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
 
-from .profiles import PROFILES, as_dict
+from .profiles import PROFILES, as_dict, load_settings
 
 WARN_SECONDS = 24 * 3600.0
 REFUSE_SECONDS = 365 * 24 * 3600.0
@@ -62,8 +65,89 @@ def _size(value: Any, key: str) -> float:
     return float(value)
 
 
-def estimate_seconds(notebook: str, settings: Any) -> float:
-    """Rough wall time on 2 CPU cores, scaled from the default profile's measured time."""
+LM_NOTEBOOK = "05_opt125m_wikitext2"
+
+#: Blocks of the whole raw WikiText-2 splits in 64-token blocks of the OPT tokenizer (the paper
+#: profile's sets, ``n_*_blocks = 0``): training as counted; validation and test approximated from
+#: their sizes in characters (1.1 and 1.3 MB against the training split's 10.9 MB).
+FULL_BLOCKS = (36_718, 3_800, 4_400)
+
+
+@dataclass(frozen=True)
+class LMRates:
+    """Throughput of an OPT of a given size on one machine, in tokens per second."""
+
+    train: float  # training tokens (forward, backward, AdamW step)
+    score: float  # scored tokens (forward only: validation, test and per-sequence perplexity)
+    generate: float  # new tokens of 5-beam search
+    basis: str  # where the numbers come from (measured, scaled, assumed)
+
+    def scaled(self, compute: float, beam_search: float, basis: str) -> "LMRates":
+        """These rates sped up ``compute``-fold (training, scoring) and ``beam_search``-fold (generation)."""
+        return LMRates(self.train * compute, self.score * compute, self.generate * beam_search, basis)
+
+
+def lm_blocks(settings: Any) -> tuple[int, int, int]:
+    """Fine-tuning, validation and test blocks of LM ``settings`` (0 stands for the whole split)."""
+    sizes = (settings.n_train_blocks, settings.n_valid_blocks, settings.n_test_blocks)
+    return tuple(n or full for n, full in zip(sizes, FULL_BLOCKS))
+
+
+def lm_seconds(settings: Any, rates: LMRates) -> float:
+    """Wall seconds of every chain of LM ``settings`` at ``rates``: fine-tuning (with a validation pass per
+    epoch), scoring (the generated data under model 0, the test and validation blocks) and beam search;
+    the example prompt; the zero-shot score once. Downloading, tokenising and loading models are left out."""
+    n, valid, test = lm_blocks(settings)
+    block, new = settings.block_size, settings.new_tokens
+    chains = 0.0
+    for policy, epochs, *_ in settings.settings_list():  # (policy, epochs[, decoding])
+        for g in range(settings.n_generations + 1):
+            pool = n * (g + 1) if policy.name == "accumulate" else n
+            chains += epochs * (pool * block / rates.train + valid * block / rates.score)
+            chains += (n * (block if g == 0 else new) + (test + valid) * block) / rates.score
+            chains += new / rates.generate  # the example prompt
+            if g < settings.n_generations:
+                kept = policy.n_real(n) if policy.name == "keep_real" else 0
+                chains += (n - kept) * new / rates.generate
+    return test * block / rates.score + settings.n_runs * chains
+
+
+#: OPT-125m (random initialisation) measured on ONE thread of this project's machine (a Xeon with AVX-512,
+#: 2 cores shared with other jobs) by ``benchmarks/lm_throughput.py``: the command and its output are in
+#: ``benchmarks/lm_throughput_cpu.txt`` (a test keeps these numbers equal to it).
+CPU_THREAD_RATES = LMRates(train=110.6, score=469.9, generate=17.9,
+                           basis="OPT-125m rates measured on one CPU thread here")
+#: ASSUMED speed-up of ``c`` CPU cores over that one thread: ``c ** 0.66`` for training and scoring (large
+#: matrix products; 2.5x on 4 cores, 3.9x on 8) and ``c ** 0.5`` for beam search (small per-step products and
+#: Python overhead; 2x on 4 cores, 2.8x on 8).
+CORE_EXPONENTS = (0.66, 0.5)
+#: A free Colab T4 with fp16 autocast: ASSUMED rates, not measured. Training: OPT-125m costs about
+#: 6 x 125M = 0.75 GFLOP per token; at 12 % of the T4's 65 TFLOPS fp16 tensor-core peak (eager PyTorch, a
+#: small model) that is 10,000 tokens/s; scoring (forward only) a third of the work per token; 5-beam search
+#: bound by ``generate``'s per-step cost (about 50 ms per step for 128 prompts x 5 beams: 2,500 new tokens/s).
+T4_RATES = LMRates(train=10_000, score=30_000, generate=2_500, basis="OPT-125m rates assumed for a T4 GPU")
+
+
+def cpu_rates(cores: int) -> LMRates:
+    """OPT-125m rates on ``cores`` CPU cores: the one-thread measurement scaled by :data:`CORE_EXPONENTS`."""
+    compute, beam = (cores ** e for e in CORE_EXPONENTS)
+    return CPU_THREAD_RATES.scaled(compute, beam, f"OPT-125m rates measured on one CPU thread here, scaled to "
+                                                  f"{cores} cores")
+
+
+def _gpu_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def estimate(notebook: str, settings: Any) -> tuple[float, str]:
+    """Rough wall time of a run and its basis: for the real OPT-125m of notebook 05, from its rates on this
+    machine (:func:`lm_seconds`; a GPU counts as a T4); for everything else on 2 CPU cores, scaled from the
+    default profile's measured time by the settings that multiply the work."""
+    if notebook == LM_NOTEBOOK and settings.model_name != "scratch":
+        rates = T4_RATES if _gpu_available() else cpu_rates(settings.n_threads)
+        return lm_seconds(settings, rates), f"({rates.basis})"
     values, default = as_dict(settings), PROFILES[notebook]["default"]
     ratio = 1.0
     for entry in WORK_SETTINGS[notebook]:
@@ -71,7 +155,36 @@ def estimate_seconds(notebook: str, settings: Any) -> float:
         here, there = _size(values[key], entry), _size(default[key], entry)
         if here > 0 and there > 0:
             ratio *= here / there
-    return DEFAULT_SECONDS[notebook] * ratio
+    return DEFAULT_SECONDS[notebook] * ratio, "on 2 CPU cores"
+
+
+def estimate_seconds(notebook: str, settings: Any) -> float:
+    """Rough wall time of a run (see :func:`estimate`)."""
+    return estimate(notebook, settings)[0]
+
+
+def hours(value: float) -> str:
+    """Hours as the estimates state them: one decimal below 10, whole hours above."""
+    return f"{value:.1f}" if value < 10 else f"{value:,.0f}"
+
+
+def estimate_note(profile: str) -> str:
+    """The estimated time of notebook 05's real-model ``profile`` (laptop, colab, paper), as README and
+    notebook state it."""
+    settings = load_settings(LM_NOTEBOOK, profile)
+    if profile == "laptop":
+        four, eight = (lm_seconds(settings, cpu_rates(cores)) / 3600 for cores in (4, 8))
+        t = CPU_THREAD_RATES
+        return (f"about {hours(four)} h on 4 cores, {hours(eight)} h on 8: an estimate from the rates of OPT-125m "
+                f"measured on one CPU thread here ({t.train:.0f} training, {t.score:.0f} scoring and "
+                f"{t.generate:.0f} beam-search tokens/s), scaled by an assumed cores^{CORE_EXPONENTS[0]} "
+                f"(beam search cores^{CORE_EXPONENTS[1]})")
+    if profile in ("colab", "paper"):
+        t = T4_RATES
+        return (f"about {hours(lm_seconds(settings, t) / 3600)} h on a T4: an estimate from assumed rates "
+                f"({t.train:.0f} training, {t.score:.0f} scoring and {t.generate:.0f} beam-search tokens/s), "
+                f"not measured")
+    raise ValueError(f"estimate_note covers the real-model profiles laptop, colab and paper, not {profile!r}")
 
 
 def estimate_bytes(notebook: str, settings: Any) -> float:
@@ -97,14 +210,14 @@ def _duration(seconds: float) -> str:
 
 def check_budget(notebook: str, settings: Any) -> str | None:
     """ValueError if the run cannot finish (time or memory); a warning line if it takes over a day."""
-    seconds, needed, available = estimate_seconds(notebook, settings), estimate_bytes(notebook, settings), \
+    (seconds, basis), needed, available = estimate(notebook, settings), estimate_bytes(notebook, settings), \
         machine_memory()
     if seconds > REFUSE_SECONDS:
-        raise ValueError(f"{notebook}: these settings need about {_duration(seconds)} of compute on 2 CPU cores; "
+        raise ValueError(f"{notebook}: these settings need about {_duration(seconds)} of compute {basis}; "
                          f"refusing runs estimated above {_duration(REFUSE_SECONDS)}")
     if needed > available:
         raise ValueError(f"{notebook}: these settings need about {needed / 2**30:.3g} GiB of memory; "
                          f"this machine has {available / 2**30:.3g} GiB")
     if seconds > WARN_SECONDS:
-        return f"warning: {notebook} is estimated to take {_duration(seconds)} on 2 CPU cores (a GPU helps)"
+        return f"warning: {notebook} is estimated to take {_duration(seconds)} {basis} (a GPU helps)"
     return None

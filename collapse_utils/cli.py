@@ -30,7 +30,7 @@ from typing import IO, Any, Iterator, Sequence
 from .budget import check_budget
 from .cache import atomic_write_bytes
 from .paths import NOTEBOOKS_DIR, REPO_ROOT, figures_dir, results_dir
-from .profiles import PROFILE_NAMES, check_notebook, check_profile, check_seed, load_settings, notebook_names
+from .profiles import EXTRA_PROFILES, check_notebook, check_profile, check_seed, load_settings, notebook_names, profile_names
 
 INTERRUPTED = "interrupted; rerun the same command to resume"
 
@@ -161,7 +161,7 @@ def _build_parser() -> argparse.ArgumentParser:
     for command in (show, run, compute):
         command.add_argument("notebook", help="e.g. 02_gaussian (or 02)")
     for command in (show, run, figures, compute):
-        command.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILE_NAMES)}")
+        command.add_argument("--profile", default="default", help=f"one of {', '.join(profile_names())}")
     for command in (show, run, compute):
         command.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                              help="override one setting of the profile (repeatable)")
@@ -271,7 +271,8 @@ def _main(args: argparse.Namespace) -> int:
             print("notebooks:")
             for name in notebook_names():
                 print(f"  {name}" + ("" if (NOTEBOOKS_DIR / f"{name}.ipynb").exists() else "  (missing)"))
-            print("profiles: " + ", ".join(PROFILE_NAMES))
+            only = "; ".join(f"{', '.join(names)}: {notebook} only" for notebook, names in EXTRA_PROFILES.items())
+            print(f"profiles: {', '.join(profile_names())} ({only})")
         elif args.command == "show":
             _show(resolve_notebook(args.notebook), check_profile(args.profile), parse_params(args.param))
         elif args.command == "clean-notebooks":

@@ -25,20 +25,22 @@ def pick_device(name: str = "auto", threads: int = 1) -> torch.device:
     return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
 
 
-def half_dtype(device: torch.device) -> torch.dtype | None:
-    """The reduced precision of mixed-precision work on ``device``: bf16 on GPUs that have it, fp16 on older
-    ones (a T4), None on the CPU (float32 throughout)."""
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """The reduced precision of ``device``: bf16 on GPUs with bf16 tensor cores (compute capability 8.0 and
+    up: A100, H100, RTX 30xx), fp16 on older ones (T4, V100: torch's autocast accepts bf16 there, as
+    ``is_bf16_supported`` counts emulation, but they have no bf16 tensor cores), None (float32) on the CPU."""
     if device.type != "cuda":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """Autocast to :func:`half_dtype` on CUDA, a no-op context on the CPU."""
-    dtype = half_dtype(device)
+    """Autocast to :func:`autocast_dtype` on CUDA, a no-op context on the CPU."""
+    dtype = autocast_dtype(device)
     return torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
 def grad_scaler(device: torch.device) -> torch.amp.GradScaler:
-    """Loss scaling for fp16 training (fp16 gradients underflow without it); disabled otherwise."""
-    return torch.amp.GradScaler("cuda", enabled=half_dtype(device) == torch.float16)
+    """Loss scaling for training under fp16 autocast (fp16's narrow range underflows small gradients); a
+    pass-through scaler under bf16 or float32."""
+    return torch.amp.GradScaler("cuda", enabled=autocast_dtype(device) == torch.float16)

@@ -4,6 +4,13 @@
 - ``default``: what ``make figures`` runs on a laptop CPU; the paper's settings wherever they fit.
 - ``paper``: the paper's settings (the VAE and language model want a GPU).
 
+Notebook 05 has two more, both with the real ``facebook/opt-125m`` on a slice of raw WikiText-2
+(they need the internet; :data:`ABOUT` says what each is for, :func:`collapse_utils.budget.estimate_note`
+its estimated time):
+
+- ``laptop``: the two settings of the paper's Fig. 1 on a 4-8-core laptop CPU, about two hours;
+- ``colab``: the same on a free Colab T4 GPU, within an hour.
+
 Each notebook has a settings dataclass (named in :data:`SETTINGS_CLASSES`) that validates values;
 :func:`load_settings` looks a profile up, applies overrides and returns that dataclass.
 """
@@ -18,7 +25,9 @@ from typing import Any
 
 import pandas as pd
 
-PROFILE_NAMES = ("smoke", "default", "paper")
+PROFILE_NAMES = ("smoke", "default", "paper")  # every notebook has these
+#: Profiles of single notebooks.
+EXTRA_PROFILES: dict[str, tuple[str, ...]] = {"05_opt125m_wikitext2": ("laptop", "colab")}
 
 #: Settings dataclass of each notebook, as "module:Class" (imported on demand).
 SETTINGS_CLASSES: dict[str, str] = {
@@ -108,6 +117,16 @@ LM = {
                                   decodings=["beam", "beam", "beam"], n_generations=9, n_runs=5, gen_batch_size=512,
                                   shown_generations=[0, 1, 2, 3, 5, 9], keep_all_models=False, n_threads=16)},
 }
+
+#: The real model as the paper profile has it (facebook/opt-125m with its own tokenizer, raw WikiText-2 tokenised
+#: row by row with special tokens, only model 0 and the latest model kept) on a slice of the data: Fig. 1's two
+#: settings, one run. Why each value differs from the paper: PROFILE_WHY; estimated times: budget.estimate_note.
+LM_REAL = {**LM["paper"], **dict(policies=["replace", "keep_real:0.1"], epochs=[5, 10], decodings=["beam", "beam"],
+                                 n_runs=1, lr=5e-5)}
+LM["laptop"] = {**LM_REAL, **dict(n_train_blocks=112, n_valid_blocks=16, n_test_blocks=64, batch_size=8,
+                                  gen_batch_size=32, n_threads=4)}
+LM["colab"] = {**LM_REAL, **dict(n_train_blocks=2048, n_valid_blocks=128, n_test_blocks=512, batch_size=32,
+                                 gen_batch_size=128, n_threads=2)}
 
 VAE_SHARED = dict(latent_dim=20, lr=1e-3, weight_decay=1e-5, beta=1.0, train_size=60000, n_reference=10000,
                   device="auto")
@@ -200,6 +219,46 @@ WHY: dict[str, dict[str, str]] = {
     },
 }
 
+#: What each notebook-specific profile is for (its estimated time: :func:`collapse_utils.budget.estimate_note`).
+ABOUT: dict[str, str] = {
+    "laptop": "the real facebook/opt-125m on a 4-8-core laptop CPU: Fig. 1's two settings, 10 models each, one run, "
+              "on a slice of raw WikiText-2",
+    "colab": "the real facebook/opt-125m on a free Colab T4 GPU (16 GB, fp16): Fig. 1's two settings, 10 models each, "
+             "one run, on a larger slice of raw WikiText-2",
+}
+
+_REAL_WHY = {
+    "n_valid_blocks": "a validation pass follows each of the 150 epochs: a random subset keeps them short",
+    "n_test_blocks": "the same random test blocks score every model: a subset keeps scoring short",
+    "lr": "5e-5 with a smaller batch (the Hugging Face Trainer's defaults): the paper's 2e-5 at batch 128 would "
+          "make 1 to 16 optimiser steps per epoch on these slices",
+    "policies": "Fig. 1's two settings; Accumulate's pool grows to 10 slices: 275 slice-epochs of training against "
+                "150 for the other two together (add it with -p)",
+    "epochs": "one epoch count per policy (Accumulate left out)",
+    "decodings": "one decoding per policy: the paper's beam search for both",
+    "n_runs": "one run of each setting fits the time (-p n_runs=3 gives bands, three times as long)",
+    "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
+}
+#: Why the ``laptop`` and ``colab`` profiles of notebook 05 differ from the paper (complete, tested).
+PROFILE_WHY: dict[str, dict[str, dict[str, str]]] = {"05_opt125m_wikitext2": {
+    "laptop": {**_REAL_WHY,
+               "n_train_blocks": "sized from the measured CPU rates so that 20 models take about two hours on "
+                                 "4 laptop cores (benchmarks/lm_throughput_cpu.txt)",
+               "batch_size": "8 (the Trainer's default): 14 optimiser steps per epoch on the 112 blocks",
+               "n_threads": "4 torch threads for a 4-core laptop (set 8 on 8 cores)"},
+    "colab": {**_REAL_WHY,
+              "n_train_blocks": "sized so that 20 models take under an hour on a T4 at assumed rates "
+                                "(collapse_utils.budget.T4_RATES; not measured yet)",
+              "batch_size": "32: 64 optimiser steps per epoch on the 2048 blocks, a batch a T4 runs efficiently",
+              "n_threads": "Colab's 2 virtual CPUs (the GPU does the work)"},
+}}
+
+
+def reasons(notebook: str, profile: str) -> dict[str, str]:
+    """Why ``profile`` of ``notebook`` differs from the paper, setting by setting."""
+    return PROFILE_WHY.get(notebook, {}).get(profile, WHY[notebook])
+
+
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "01_discrete_markov": DISCRETE,
     "02_gaussian": GAUSSIAN,
@@ -222,10 +281,18 @@ def check_notebook(notebook: str) -> str:
     return notebook
 
 
-def check_profile(profile: str) -> str:
-    """``profile`` if known, else a ValueError listing the valid names."""
-    if profile not in PROFILE_NAMES:
-        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILE_NAMES)}")
+def profile_names(notebook: str | None = None) -> tuple[str, ...]:
+    """The profiles of ``notebook``, or of any notebook when None."""
+    extra = EXTRA_PROFILES.get(notebook, ()) if notebook else tuple(p for ps in EXTRA_PROFILES.values() for p in ps)
+    return PROFILE_NAMES + extra
+
+
+def check_profile(profile: str, notebook: str | None = None) -> str:
+    """``profile`` if ``notebook`` (or any notebook, when None) has it, else a ValueError listing the valid names."""
+    if profile not in profile_names(notebook):
+        where = f"{notebook} has no profile {profile!r}; its profiles" if notebook else \
+            f"unknown profile {profile!r}; valid profiles"
+        raise ValueError(f"{where}: {', '.join(profile_names(notebook))}")
     return profile
 
 
@@ -244,7 +311,7 @@ def settings_class(notebook: str) -> type:
 
 def load_settings(notebook: str, profile: str, overrides: dict[str, Any] | None = None) -> Any:
     """Settings of ``notebook`` under ``profile``, with ``overrides`` applied and validated."""
-    values = dict(PROFILES[check_notebook(notebook)][check_profile(profile)])
+    values = dict(PROFILES[check_notebook(notebook)][check_profile(profile, notebook)])
     hints = typing.get_type_hints(settings_class(notebook))
     for key, value in (overrides or {}).items():
         if key not in values:
@@ -291,12 +358,12 @@ def settings_table(notebook: str, profile: str = "default", overrides: dict[str,
     """Every setting of ``notebook``: its type, its value in this run, the paper's value and why they differ."""
     settings = load_settings(notebook, profile, overrides)
     paper = PROFILES[notebook]["paper"]
-    hints = typing.get_type_hints(type(settings))
+    hints, why = typing.get_type_hints(type(settings)), reasons(notebook, profile)
     rows = []
     for name, value in as_dict(settings).items():
         same = value == paper[name]
         rows.append({"setting": name, "type": _type_name(hints.get(name)), "this run": show_value(value),
-                     "paper": show_value(paper[name]), "why": "same" if same else WHY[notebook].get(name, "")})
+                     "paper": show_value(paper[name]), "why": "same" if same else why.get(name, "")})
     return pd.DataFrame(rows).set_index("setting")
 
 
