@@ -54,7 +54,7 @@ def keep_real_log_var_variance(m: int, fraction: float | np.ndarray) -> np.ndarr
     return polygamma(1, (f * m - 1) / 2) + 2 * (1 - f) / (f * (2 - f) * m)
 
 
-def variance_collapse_times(m: int, threshold: float, n_chains: int, rng: np.random.Generator,
+def variance_collapse_times(m: int, threshold: float, n_runs: int, rng: np.random.Generator,
                             estimator: str = "mle", max_generations: int = 10_000_000) -> np.ndarray:
     """Generations until each chain's variance (replace policy) first falls below ``threshold``.
 
@@ -63,12 +63,12 @@ def variance_collapse_times(m: int, threshold: float, n_chains: int, rng: np.ran
     the (g+1)-th fit, as in :mod:`collapse_utils.gaussian`.
     """
     check_positive_int("sample size M", m, minimum=2)
-    check_positive_int("n_chains", n_chains)
+    check_positive_int("n_runs", n_runs)
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
     c = m - ESTIMATORS[estimator]
-    log_var = np.zeros(n_chains)
-    times = np.full(n_chains, -1, dtype=np.int64)
+    log_var = np.zeros(n_runs)
+    times = np.full(n_runs, -1, dtype=np.int64)
     generation = -1
     while (times < 0).any():
         generation += 1
@@ -86,11 +86,11 @@ class BeyondSettings:
 
     sample_sizes: list[int] = field(default_factory=lambda: [10, 30, 100, 300, 1000, 3000, 10000])
     threshold: float = 0.5
-    n_chains: int = 2000
+    n_runs: int = 2000
     fractions: list[float] = field(default_factory=lambda: [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0])
     sweep_m: int = 100
     sweep_generations: int = 1000
-    sweep_chains: int = 1000
+    sweep_runs: int = 1000
 
     def __post_init__(self) -> None:
         for m in self.sample_sizes:
@@ -100,17 +100,17 @@ class BeyondSettings:
         for fraction in self.fractions:
             if not 0 <= fraction <= 1:
                 raise ValueError(f"every keep-real fraction must lie in [0, 1], got {fraction}")
-        check_positive_int("n_chains", self.n_chains)
+        check_positive_int("n_runs", self.n_runs)
         check_positive_int("sweep_m", self.sweep_m, minimum=2)
         check_positive_int("sweep_generations", self.sweep_generations)
-        check_positive_int("sweep_chains", self.sweep_chains)
+        check_positive_int("sweep_runs", self.sweep_runs)
 
 
 def collapse_time_table(settings: BeyondSettings, rng_for: Callable[..., np.random.Generator]) -> pd.DataFrame:
     """Per M: quantiles of the time to fall below the threshold, and Wald's approximation."""
     rows = []
     for m in settings.sample_sizes:
-        times = variance_collapse_times(m, settings.threshold, settings.n_chains, rng_for("collapse", m))
+        times = variance_collapse_times(m, settings.threshold, settings.n_runs, rng_for("collapse", m))
         low, median, high = np.quantile(times, [0.05, 0.5, 0.95])
         wald = wald_lower_bound(m, settings.threshold)
         rows.append({"m": m, "mean": times.mean(), "sem": times.std(ddof=1) / np.sqrt(len(times)),
@@ -123,7 +123,7 @@ def keep_real_sweep(settings: BeyondSettings, rng_for: Callable[..., np.random.G
     """Final-generation variance and W2 per chain for every keep-real fraction (MLE, M = sweep_m)."""
     frames = []
     for fraction in settings.fractions:
-        frame = simulate(settings.sweep_m, settings.sweep_generations, settings.sweep_chains,
+        frame = simulate(settings.sweep_m, settings.sweep_generations, settings.sweep_runs,
                          f"keep_real:{fraction}", rng_for("sweep", fraction), record=[settings.sweep_generations],
                          progress=False)
         frames.append(frame.assign(fraction=fraction))

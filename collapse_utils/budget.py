@@ -31,29 +31,29 @@ DEFAULT_SECONDS = {"01_discrete_markov": 15, "02_gaussian": 25, "03_gmm": 700, "
 #: Settings the work grows with, per notebook: a number scales by its ratio to the default, a list
 #: by the ratio of its sums (sample sizes) or lengths (everything else).
 WORK_SETTINGS = {
-    "01_discrete_markov": ["n_chains", "sample_sizes", "n_categories", "tail_generations", "tail_chains",
+    "01_discrete_markov": ["n_runs", "sample_sizes", "n_categories", "tail_generations", "tail_runs",
                            "p_grid_m"],
-    "02_gaussian": ["n_generations", "n_chains", "sample_sizes:len", "policies", "estimators"],
-    "03_gmm": ["n_generations", "n_chains", "sample_sizes", "policies", "n_real"],
+    "02_gaussian": ["n_generations", "n_runs", "sample_sizes:len", "policies", "estimators"],
+    "03_gmm": ["n_generations", "n_runs", "sample_sizes", "policies", "n_real"],
     "04_vae_mnist": ["n_generations", "n_runs", "policies", "epochs", "images_per_epoch", "n_eval"],
     "05_opt125m_wikitext2": ["n_generations", "n_runs", "policies", "epochs", "n_train_blocks", "n_test_blocks",
                              "d_model", "n_layers", "new_tokens", "num_beams"],
-    "06_beyond": ["n_chains", "sample_sizes", "sweep_generations", "sweep_chains", "fractions"],
+    "06_beyond": ["n_runs", "sample_sizes", "sweep_generations", "sweep_runs", "fractions"],
 }
 
 #: 8-byte values held at once, per notebook: the largest array or results frame of a run.
 MEMORY_VALUES = {
-    "01_discrete_markov": lambda s: s["n_chains"] * s["n_categories"] * len(s["sample_sizes"]) * 4
-    + s["tail_chains"] * s["tail_generations"],
-    "02_gaussian": lambda s: s["n_chains"] * len(s["sample_sizes"]) * len(s["policies"]) * len(s["estimators"])
+    "01_discrete_markov": lambda s: s["n_runs"] * s["n_categories"] * len(s["sample_sizes"]) * 4
+    + s["tail_runs"] * s["tail_generations"],
+    "02_gaussian": lambda s: s["n_runs"] * len(s["sample_sizes"]) * len(s["policies"]) * len(s["estimators"])
     * 6 * (160 if s["method"] == "exact" else max(s["sample_sizes"])),
-    "03_gmm": lambda s: s["n_chains"] * s["focus_sample_size"] * 2 * (s["accumulate_generations"] + 1)
-    + s["n_chains"] * max(s["sample_sizes"]) * 2 * 4 + s["n_chains"] * s["n_generations"] * len(s["sample_sizes"]) * 8,
+    "03_gmm": lambda s: s["n_runs"] * s["focus_sample_size"] * 2 * (s["accumulate_generations"] + 1)
+    + s["n_runs"] * max(s["sample_sizes"]) * 2 * 4 + s["n_runs"] * s["n_generations"] * len(s["sample_sizes"]) * 8,
     "04_vae_mnist": lambda s: s["images_per_epoch"] * 784 * (s["n_generations"] + 1 if "accumulate" in s["policies"]
                                                              else 2),
     "05_opt125m_wikitext2": lambda s: s["n_train_blocks"] * (s["block_size"] + s["new_tokens"]) * s["num_beams"]
     * (s["n_generations"] + 1),
-    "06_beyond": lambda s: (s["n_chains"] * len(s["sample_sizes"]) + s["sweep_chains"] * len(s["fractions"])) * 4
+    "06_beyond": lambda s: (s["n_runs"] * len(s["sample_sizes"]) + s["sweep_runs"] * len(s["fractions"])) * 4
     * s["sweep_generations"],
 }
 

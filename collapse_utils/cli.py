@@ -2,7 +2,7 @@
 
     collapse-utils list
     collapse-utils show 02_gaussian --profile smoke
-    collapse-utils run 02_gaussian --profile smoke --param n_chains=100    # -> runs/02_gaussian/smoke/
+    collapse-utils run 02_gaussian --profile smoke --param n_runs=100    # -> runs/02_gaussian/smoke/
     collapse-utils figures                                                 # refreshes notebooks/, figures/
     collapse-utils clean-notebooks                                         # committed form of notebooks/
     collapse-utils report                                                  # static HTML site in build/report

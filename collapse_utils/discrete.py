@@ -52,29 +52,29 @@ def zipf_probabilities(n_categories: int, exponent: float = 1.0) -> np.ndarray:
     return weights / weights.sum()
 
 
-def simulate_categories(probs: np.ndarray, m: int, n_generations: int, n_chains: int,
+def simulate_categories(probs: np.ndarray, m: int, n_generations: int, n_runs: int,
                         rng: np.random.Generator, record: Sequence[int] | None = None,
                         progress: bool = True) -> pd.DataFrame:
     """Chains started from ``M`` real samples of ``probs``; columns ``n_alive`` and ``p0..p{K-1}``."""
     check_positive_int("sample size M", m, minimum=2)
-    check_positive_int("n_chains", n_chains)
-    real = rng.multinomial(m, np.broadcast_to(probs, (n_chains, len(probs))))
+    check_positive_int("n_runs", n_runs)
+    real = rng.multinomial(m, np.broadcast_to(probs, (n_runs, len(probs))))
     return run_generations(CategoricalExperiment(), real, n_generations, m, Replace(), rng,
                            record=record, progress=progress, description=f"K={len(probs)}, M={m}")
 
 
-def absorption_times(m: int, p: float, n_chains: int, rng: np.random.Generator,
+def absorption_times(m: int, p: float, n_runs: int, rng: np.random.Generator,
                      max_generations: int = 1_000_000) -> np.ndarray:
     """Generations until a two-outcome chain with initial frequency ``p`` is absorbed (0 or M).
 
     Generation 0 holds ``round(p M)`` real successes; each generation is one binomial draw.
     """
     check_positive_int("sample size M", m, minimum=2)
-    check_positive_int("n_chains", n_chains)
+    check_positive_int("n_runs", n_runs)
     if not 0 < p < 1:
         raise ValueError(f"initial frequency p must lie strictly between 0 and 1, got {p}")
-    counts = np.full(n_chains, int(round(p * m)))
-    times = np.zeros(n_chains, dtype=np.int64)
+    counts = np.full(n_runs, int(round(p * m)))
+    times = np.zeros(n_runs, dtype=np.int64)
     active = (counts > 0) & (counts < m)
     generation = 0
     while active.any():
@@ -132,11 +132,11 @@ def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, floa
     return float(values.mean()), float(values.mean() - half), float(values.mean() + half)
 
 
-def absorption_table(cases: Sequence[tuple[int, float]], n_chains: int, rng: np.random.Generator) -> pd.DataFrame:
+def absorption_table(cases: Sequence[tuple[int, float]], n_runs: int, rng: np.random.Generator) -> pd.DataFrame:
     """For each (M, p): simulated mean absorption time with 95% CI, exact value, diffusion approximation."""
     rows = []
     for m, p in dict.fromkeys(cases):
-        mean, low, high = mean_ci(absorption_times(m, p, n_chains, rng))
+        mean, low, high = mean_ci(absorption_times(m, p, n_runs, rng))
         rows.append({"m": m, "p": p, "mean": mean, "ci_low": low, "ci_high": high,
                      "exact": exact_mean_absorption_time(m, p),
                      "diffusion": float(diffusion_mean_absorption_time(m, p))})
@@ -148,13 +148,13 @@ class DiscreteSettings:
     """Settings of notebook 01."""
 
     sample_sizes: list[int] = field(default_factory=lambda: [10, 20, 50, 100, 200, 500, 1000])
-    n_chains: int = 2000
+    n_runs: int = 2000
     p_grid: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5])
     p_grid_m: int = 100
     n_categories: int = 20
     tail_n_samples: int = 1000
     tail_generations: int = 2000
-    tail_chains: int = 500
+    tail_runs: int = 500
 
     def __post_init__(self) -> None:
         for m in self.sample_sizes:
@@ -163,11 +163,11 @@ class DiscreteSettings:
         for p in self.p_grid:
             if not 0 < p < 1:
                 raise ValueError(f"every p in p_grid must lie strictly between 0 and 1, got {p}")
-        check_positive_int("n_chains", self.n_chains)
+        check_positive_int("n_runs", self.n_runs)
         check_positive_int("n_categories", self.n_categories, minimum=2)
         check_positive_int("tail_n_samples", self.tail_n_samples, minimum=2)
         check_positive_int("tail_generations", self.tail_generations)
-        check_positive_int("tail_chains", self.tail_chains)
+        check_positive_int("tail_runs", self.tail_runs)
 
     def absorption_cases(self) -> list[tuple[int, float]]:
         """(M, p) pairs: every M at p = 1/2, then every p at ``p_grid_m``."""

@@ -54,9 +54,9 @@ def _chi2(rng: np.random.Generator, df: int, size: int) -> np.ndarray:
     return rng.chisquare(df, size) if df > 0 else np.zeros(size)
 
 
-def standard_stats(count: int, n_chains: int, rng: np.random.Generator) -> SuffStats:
+def standard_stats(count: int, n_runs: int, rng: np.random.Generator) -> SuffStats:
     """Statistics of ``count`` N(0, 1) samples per chain, drawn from their exact joint law."""
-    return SuffStats(count, rng.standard_normal(n_chains) / np.sqrt(count), _chi2(rng, count - 1, n_chains))
+    return SuffStats(count, rng.standard_normal(n_runs) / np.sqrt(count), _chi2(rng, count - 1, n_runs))
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ class _Estimator:
 class ExactGaussian(_Estimator):
     """O(1)-per-chain simulator working on sufficient statistics (exact in distribution)."""
 
-    def real_data(self, count: int, n_chains: int, rng: np.random.Generator) -> SuffStats:
-        return standard_stats(count, n_chains, rng)
+    def real_data(self, count: int, n_runs: int, rng: np.random.Generator) -> SuffStats:
+        return standard_stats(count, n_runs, rng)
 
     def fit(self, data: SuffStats, previous: GaussianModel | None, rng: np.random.Generator) -> GaussianModel:
         return GaussianModel(data.mean.copy(), data.m2 / (data.count - self.ddof))
@@ -127,8 +127,8 @@ class ExactGaussian(_Estimator):
 class NaiveGaussian(_Estimator):
     """Reference simulator that draws all samples: data arrays of shape (chains, n)."""
 
-    def real_data(self, count: int, n_chains: int, rng: np.random.Generator) -> np.ndarray:
-        return rng.standard_normal((n_chains, count))
+    def real_data(self, count: int, n_runs: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.standard_normal((n_runs, count))
 
     def fit(self, data: np.ndarray, previous: GaussianModel | None, rng: np.random.Generator) -> GaussianModel:
         return GaussianModel(data.mean(axis=1), data.var(axis=1, ddof=self.ddof))
@@ -159,7 +159,7 @@ class GaussianSettings:
 
     sample_sizes: list[int] = field(default_factory=lambda: [100, 500, 1000, 10000])
     n_generations: int = 1000
-    n_chains: int = 1000
+    n_runs: int = 1000
     policies: list[str] = field(default_factory=lambda: ["replace", "keep_real:0.1", "accumulate"])
     estimators: list[str] = field(default_factory=lambda: ["mle", "unbiased"])
     method: str = "exact"
@@ -170,7 +170,7 @@ class GaussianSettings:
         for m in self.sample_sizes:
             check_positive_int("each sample size M", m, minimum=2)
         check_positive_int("n_generations", self.n_generations)
-        check_positive_int("n_chains", self.n_chains)
+        check_positive_int("n_runs", self.n_runs)
         for policy in self.policies:
             parse_policy(policy)
         for estimator in self.estimators:
@@ -179,16 +179,16 @@ class GaussianSettings:
             raise ValueError(f"unknown method {self.method!r}; use one of {', '.join(SIMULATORS)}")
 
 
-def simulate(m: int, n_generations: int, n_chains: int, policy: str, rng: np.random.Generator,
+def simulate(m: int, n_generations: int, n_runs: int, policy: str, rng: np.random.Generator,
              estimator: str = "mle", method: str = "exact", record: Sequence[int] | None = None,
              **loop_options) -> pd.DataFrame:
     """Chains of recursively refitted Gaussians started from ``M`` real N(0, 1) samples."""
     check_positive_int("sample size M", m, minimum=2)
-    check_positive_int("n_chains", n_chains)
+    check_positive_int("n_runs", n_runs)
     if method not in SIMULATORS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(SIMULATORS)}")
     exp = SIMULATORS[method](estimator)
-    real = exp.real_data(m, n_chains, rng)
+    real = exp.real_data(m, n_runs, rng)
     frame = run_generations(exp, real, n_generations, m, parse_policy(policy), rng, record=record,
                             description=f"M={m} {policy} {estimator}", **loop_options)
     frame.insert(0, "m", m)
@@ -207,7 +207,7 @@ def simulate_settings(settings: GaussianSettings, rng_for: Callable[..., np.rand
     configs = list(itertools.product(settings.sample_sizes, settings.policies, settings.estimators))
     frames = []
     for m, policy, estimator in progress_bar(iterable=configs, desc="M x policy x estimator", enabled=progress):
-        frames.append(simulate(m, settings.n_generations, settings.n_chains, policy, rng_for(m, policy, estimator),
+        frames.append(simulate(m, settings.n_generations, settings.n_runs, policy, rng_for(m, policy, estimator),
                                estimator=estimator, method=settings.method, record=record, progress=False,
                                checkpoint=work_dir / f"m{m}_{policy.replace(':', '')}_{estimator}.pkl"))
     return pd.concat(frames, ignore_index=True)

@@ -51,7 +51,7 @@ class Mixture:
     covs: np.ndarray
 
     @property
-    def n_chains(self) -> int:
+    def n_runs(self) -> int:
         return self.weights.shape[0]
 
     def take(self, chains: np.ndarray | Sequence[int]) -> "Mixture":
@@ -146,8 +146,8 @@ def sample_mixture(mix: Mixture, n: int, rng: np.random.Generator) -> tuple[np.n
     """``n`` points of every chain's mixture: points (C, n, d) and their components (C, n)."""
     check_positive_int("n", n)
     cumulative = np.cumsum(mix.weights, axis=1)
-    labels = (rng.random((mix.n_chains, n))[..., None] >= cumulative[:, None, :-1]).sum(-1)
-    noise = rng.standard_normal((mix.n_chains, n, mix.means.shape[-1]))
+    labels = (rng.random((mix.n_runs, n))[..., None] >= cumulative[:, None, :-1]).sum(-1)
+    noise = rng.standard_normal((mix.n_runs, n, mix.means.shape[-1]))
     chol = np.linalg.cholesky(mix.covs)  # x = mean + L z, one lower-triangular L per component
     points = np.take_along_axis(mix.means, labels[..., None], axis=1)
     for i, j in zip(*np.tril_indices(mix.means.shape[-1])):
@@ -273,15 +273,15 @@ def kmeans_plusplus(x: np.ndarray, n_clusters: int, rng: np.random.Generator) ->
     """Greedy k-means++ seeding per chain, as scikit-learn's ``_kmeans_plusplus``: the first centre is a
     uniform random point; each next one is the best (lowest potential) of ``2 + ⌊ln k⌋`` candidates
     drawn with probability proportional to the squared distance to the nearest centre. Shape (C, k, d)."""
-    n_chains, n, _ = x.shape
-    chains = np.arange(n_chains)
+    n_runs, n, _ = x.shape
+    chains = np.arange(n_runs)
     trials = 2 + int(np.log(n_clusters))
-    centers = np.empty((n_chains, n_clusters, x.shape[-1]))
-    centers[:, 0] = x[chains, rng.integers(n, size=n_chains)]
+    centers = np.empty((n_runs, n_clusters, x.shape[-1]))
+    centers[:, 0] = x[chains, rng.integers(n, size=n_runs)]
     closest = _squared_distances(x, centers[:, :1])[:, 0]  # (C, n)
     for c in range(1, n_clusters):
         cumulative = np.cumsum(closest, axis=1)
-        targets = rng.random((n_chains, trials)) * cumulative[:, -1:]
+        targets = rng.random((n_runs, trials)) * cumulative[:, -1:]
         ids = np.minimum((cumulative[:, None, :] < targets[:, :, None]).sum(-1), n - 1)  # searchsorted per chain
         candidates = x[chains[:, None], ids]  # (C, trials, d)
         nearest = np.minimum(closest[:, None], _squared_distances(x, candidates))  # (C, trials, n)
@@ -465,7 +465,7 @@ class GMMSettings:
 
     sample_sizes: list[int]  # N of the Replace chains, one line per N
     n_generations: int  # generations after generation 0 (the paper: 2050)
-    n_chains: int  # independent chains per condition (bands over chains)
+    n_runs: int  # independent chains per condition (bands over chains)
     n_real: int = 1000  # real points per chain, from a 2-D standard normal
     n_components: int = 2
     policies: list[str] = field(default_factory=lambda: ["keep_real:0.1", "accumulate"])  # beside replace
@@ -486,7 +486,7 @@ class GMMSettings:
             raise ValueError("sample_sizes must list at least one sample size N, e.g. [500, 1000]")
         for n in self.sample_sizes:
             check_positive_int("each of sample_sizes", n, minimum=2)
-        for name in ("n_generations", "n_chains", "n_components", "max_iter", "n_threads"):
+        for name in ("n_generations", "n_runs", "n_components", "max_iter", "n_threads"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("n_real", self.n_real, minimum=max(2, self.n_components))
         check_positive_int("accumulate_generations", self.accumulate_generations)
@@ -541,7 +541,7 @@ class GMMSettings:
 
 def real_data(settings: GMMSettings, rng: np.random.Generator) -> np.ndarray:
     """Each chain's real data: ``n_real`` points of a 2-D standard normal, shape (C, n_real, 2)."""
-    return rng.standard_normal((settings.n_chains, settings.n_real, 2))
+    return rng.standard_normal((settings.n_runs, settings.n_real, 2))
 
 
 def record_generations(n_generations: int, snapshots: Sequence[int], n_points: int = 300) -> np.ndarray:

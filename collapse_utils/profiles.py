@@ -40,24 +40,24 @@ SETTINGS_CLASSES: dict[str, str] = {
 }
 
 DISCRETE = {
-    "smoke": dict(sample_sizes=[10, 40], n_chains=300, p_grid=[0.1, 0.5], p_grid_m=40, n_categories=10,
-                  tail_n_samples=100, tail_generations=100, tail_chains=50),
-    "default": dict(sample_sizes=[10, 20, 50, 100, 200, 500, 1000], n_chains=2000,
+    "smoke": dict(sample_sizes=[10, 40], n_runs=300, p_grid=[0.1, 0.5], p_grid_m=40, n_categories=10,
+                  tail_n_samples=100, tail_generations=100, tail_runs=50),
+    "default": dict(sample_sizes=[10, 20, 50, 100, 200, 500, 1000], n_runs=2000,
                     p_grid=[0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], p_grid_m=100, n_categories=20,
-                    tail_n_samples=1000, tail_generations=3000, tail_chains=500),
-    "paper": dict(sample_sizes=[10, 20, 50, 100, 200, 500, 1000, 2000], n_chains=10000,
+                    tail_n_samples=1000, tail_generations=3000, tail_runs=500),
+    "paper": dict(sample_sizes=[10, 20, 50, 100, 200, 500, 1000, 2000], n_runs=10000,
                   p_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], p_grid_m=1000, n_categories=20,
-                  tail_n_samples=1000, tail_generations=5000, tail_chains=2000),
+                  tail_n_samples=1000, tail_generations=5000, tail_runs=2000),
 }
 
 GAUSSIAN = {
-    "smoke": dict(sample_sizes=[100, 1000], n_generations=200, n_chains=200,
+    "smoke": dict(sample_sizes=[100, 1000], n_generations=200, n_runs=200,
                   policies=["replace", "keep_real:0.1", "accumulate"], estimators=["mle", "unbiased"],
                   method="exact"),
-    "default": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=1000, n_chains=1000,
+    "default": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=1000, n_runs=1000,
                     policies=["replace", "keep_real:0.1", "accumulate"], estimators=["mle", "unbiased"],
                   method="exact"),
-    "paper": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=1000, n_chains=10000,
+    "paper": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=1000, n_runs=10000,
                   policies=["replace", "keep_real:0.1", "accumulate"], estimators=["mle", "unbiased"],
                   method="exact"),
 }
@@ -67,25 +67,25 @@ GMM_SHARED = dict(n_real=1000, n_components=2, policies=["keep_real:0.1", "accum
                   warm_start=False, warm_start_ablation=True, reg_covar_sweep=[1e-9], reg_covar_sweep_sizes=[500],
                   n_threads=1)
 GMM = {
-    "smoke": {**GMM_SHARED, **dict(sample_sizes=[100, 300], n_generations=30, n_chains=4, n_real=300,
+    "smoke": {**GMM_SHARED, **dict(sample_sizes=[100, 300], n_generations=30, n_runs=4, n_real=300,
                                    focus_sample_size=300, accumulate_generations=10,
                                    shown_generations=[0, 5, 10, 20, 30], reg_covar_sweep_sizes=[100])},
-    "default": {**GMM_SHARED, **dict(sample_sizes=[500, 1000, 10000], n_generations=2050, n_chains=16,
+    "default": {**GMM_SHARED, **dict(sample_sizes=[500, 1000, 10000], n_generations=2050, n_runs=16,
                                      accumulate_generations=100)},
     "paper": {**GMM_SHARED, **dict(sample_sizes=[500, 1000, 10000, 50000, 200000], n_generations=2050,
-                                   n_chains=16, accumulate_generations=500, warm_start_ablation=False,
+                                   n_runs=16, accumulate_generations=500, warm_start_ablation=False,
                                    reg_covar_sweep=[], reg_covar_sweep_sizes=[])},
 }
 
 BEYOND = {
-    "smoke": dict(sample_sizes=[10, 100], threshold=0.5, n_chains=200, fractions=[0.0, 0.1, 1.0], sweep_m=50,
-                  sweep_generations=100, sweep_chains=100),
-    "default": dict(sample_sizes=[10, 30, 100, 300, 1000, 3000, 10000], threshold=0.5, n_chains=2000,
+    "smoke": dict(sample_sizes=[10, 100], threshold=0.5, n_runs=200, fractions=[0.0, 0.1, 1.0], sweep_m=50,
+                  sweep_generations=100, sweep_runs=100),
+    "default": dict(sample_sizes=[10, 30, 100, 300, 1000, 3000, 10000], threshold=0.5, n_runs=2000,
                     fractions=[0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], sweep_m=100,
-                    sweep_generations=1000, sweep_chains=1000),
-    "paper": dict(sample_sizes=[10, 30, 100, 300, 1000, 3000, 10000], threshold=0.5, n_chains=10000,
+                    sweep_generations=1000, sweep_runs=1000),
+    "paper": dict(sample_sizes=[10, 30, 100, 300, 1000, 3000, 10000], threshold=0.5, n_runs=10000,
                   fractions=[0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], sweep_m=100,
-                  sweep_generations=1000, sweep_chains=10000),
+                  sweep_generations=1000, sweep_runs=10000),
 }
 
 LM_SHARED = dict(block_size=64, num_beams=5, new_tokens=64, repetition_penalty=3.0, lr_min=1e-6,
@@ -151,13 +151,13 @@ VAE = {
 WHY: dict[str, dict[str, str]] = {
     "01_discrete_markov": {
         "sample_sizes": "M = 2000 (the slowest, about 2800 generations per chain) is left to the paper profile",
-        "n_chains": "2000 chains already give absorption-time means to about 2 %",
+        "n_runs": "2000 runs already give absorption-time means to about 2 %",
         "p_grid": "p = 0.01 needs M = 1000 for one success; the default grid starts at 0.02",
         "p_grid_m": "M = 100 keeps the p-grid runs to seconds; the law scales linearly in M",
         "tail_generations": "3000 generations reach the absorption of nearly every chain at M = 1000",
-        "tail_chains": "500 chains give survival curves to about 2 %",
+        "tail_runs": "500 runs give survival curves to about 2 %",
     },
-    "02_gaussian": {"n_chains": "1000 chains per setting give bands and tests against theory; 10000 in the paper profile"},
+    "02_gaussian": {"n_runs": "1000 runs per setting give bands and tests against theory; 10000 in the paper profile"},
     "03_gmm": {
         "sample_sizes": "N = 50 000 and 200 000 take hours on a CPU, several times all the rest together; the paper profile runs them",
         "accumulate_generations": "Accumulate's pool grows by N per generation, so its cost grows quadratically",
@@ -214,8 +214,8 @@ WHY: dict[str, dict[str, str]] = {
         "n_threads": "CPU threads: 1 on a shared 2-core machine (torch slows down many-fold when threads compete)",
     },
     "06_beyond": {
-        "n_chains": "2000 chains give collapse-time means to about 2 %",
-        "sweep_chains": "1000 chains per share of real data give stationary levels to about 3 %",
+        "n_runs": "2000 runs give collapse-time means to about 2 %",
+        "sweep_runs": "1000 runs per share of real data give stationary levels to about 3 %",
     },
 }
 

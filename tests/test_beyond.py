@@ -40,7 +40,7 @@ def test_drift_is_about_minus_two_over_m():
 
 
 def test_keep_real_sweep_all_real_data_never_collapses():
-    settings = beyond.BeyondSettings(fractions=[0.0, 1.0], sweep_m=40, sweep_generations=300, sweep_chains=200)
+    settings = beyond.BeyondSettings(fractions=[0.0, 1.0], sweep_m=40, sweep_generations=300, sweep_runs=200)
     sweep = beyond.keep_real_sweep(settings, lambda *key: np.random.default_rng(5))
     medians = sweep.groupby("fraction")["var"].median()
     # f = 1: every fit is the MLE variance of the same 40 real points, chi2_39/40 per chain, median 0.958;

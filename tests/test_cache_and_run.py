@@ -57,15 +57,15 @@ def test_settings_hash_depends_on_every_value():
 
 
 def test_run_cached_writes_provenance_and_keys_on_settings_and_seed(isolated_outputs):
-    run = start_run("02_gaussian", "smoke", {"n_chains": 3}, seed=1)
+    run = start_run("02_gaussian", "smoke", {"n_runs": 3}, seed=1)
     frame = run.cached("demo", lambda work_dir: pd.DataFrame({"v": run.rng("x").normal(size=3)}))
     folder = run.result_dir("demo")
     record = json.loads((folder / "result.json").read_text())
-    assert record["seed"] == 1 and record["settings"]["n_chains"] == 3 and record["profile"] == "smoke"
+    assert record["seed"] == 1 and record["settings"]["n_runs"] == 3 and record["profile"] == "smoke"
     assert "numpy" in record["versions"] and record["git_commit"]
-    same = start_run("02_gaussian", "smoke", {"n_chains": 3}, seed=1)
+    same = start_run("02_gaussian", "smoke", {"n_runs": 3}, seed=1)
     assert same.cached("demo", lambda work_dir: pytest.fail("should load")).equals(frame)
-    other = start_run("02_gaussian", "smoke", {"n_chains": 3}, seed=2)
+    other = start_run("02_gaussian", "smoke", {"n_runs": 3}, seed=2)
     assert other.result_dir("demo") != folder
     assert not other.rng("x").normal(size=3).tolist() == frame["v"].tolist()
 
@@ -98,7 +98,7 @@ def test_same_seed_gives_an_identical_results_file(tmp_path, monkeypatch):
 
     def results_file(root, seed):
         monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(root))
-        run = start_run("02_gaussian", "smoke", {"n_chains": 5, "n_generations": 10}, seed=seed)
+        run = start_run("02_gaussian", "smoke", {"n_runs": 5, "n_generations": 10}, seed=seed)
         run.cached("chains", lambda work_dir: gaussian.simulate_settings(run.settings, run.rng, work_dir, False))
         return (run.result_dir("chains") / "result.parquet").read_bytes()
 

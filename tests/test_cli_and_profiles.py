@@ -30,11 +30,11 @@ def test_list_shows_notebooks_and_profiles(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["run", "02_gaussian", "--profile", "fast"], "unknown profile 'fast'; valid profiles: smoke, default, paper"),
     (["run", "99_nothing", "--profile", "smoke"], "unknown notebook '99_nothing'; valid notebooks: 01_discrete_markov"),
-    (["run", "02", "--profile", "smoke", "-p", "n_chains=many"], "setting 'n_chains' expects an integer, got 'many'"),
-    (["run", "02", "--profile", "smoke", "-p", "n_chains=0"], "n_chains must be an integer >= 1"),
+    (["run", "02", "--profile", "smoke", "-p", "n_runs=many"], "setting 'n_runs' expects an integer, got 'many'"),
+    (["run", "02", "--profile", "smoke", "-p", "n_runs=0"], "n_runs must be an integer >= 1"),
     (["run", "02", "--profile", "smoke", "-p", "sample_sizes=100,1"], "each sample size M must be an integer >= 2"),
     (["run", "02", "--profile", "smoke", "-p", "chains=3"], "02_gaussian has no setting 'chains'"),
-    (["run", "02", "--profile", "smoke", "-p", "n_chains"], "--param expects key=value"),
+    (["run", "02", "--profile", "smoke", "-p", "n_runs"], "--param expects key=value"),
     (["run", "02", "--profile", "smoke", "-p", "policies=replace,keep_real:2"], "fraction must lie in [0, 1], got 2.0"),
     (["figures", "--profile", "huge"], "unknown profile 'huge'"),
 ])
@@ -49,16 +49,16 @@ def test_bad_input_loses_no_cached_result(isolated_outputs):
     cached = isolated_outputs / "results" / "02_gaussian" / "smoke" / "abc" / "chains" / "result.parquet"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"kept")
-    assert cli.main(["run", "02", "--profile", "smoke", "-p", "n_chains=-1"]) == 2
+    assert cli.main(["run", "02", "--profile", "smoke", "-p", "n_runs=-1"]) == 2
     assert cached.read_bytes() == b"kept"
 
 
 def test_overrides_are_coerced_to_the_profile_types():
-    settings = load_settings("02_gaussian", "smoke", {"n_chains": "50", "sample_sizes": "100, 200",
+    settings = load_settings("02_gaussian", "smoke", {"n_runs": "50", "sample_sizes": "100, 200",
                                                       "n_generations": "1e3"})
-    assert settings.n_chains == 50 and settings.sample_sizes == [100, 200] and settings.n_generations == 1000
+    assert settings.n_runs == 50 and settings.sample_sizes == [100, 200] and settings.n_generations == 1000
     with pytest.raises(ValueError, match="expects an integer, got '2.5'"):
-        load_settings("02_gaussian", "smoke", {"n_chains": "2.5"})
+        load_settings("02_gaussian", "smoke", {"n_runs": "2.5"})
 
 
 def test_number_prefix_resolves_notebook():
@@ -83,7 +83,7 @@ def test_show_lists_every_setting_with_value_type_paper_value_and_reason(capsys)
     for name, value in load_settings("02_gaussian", "default").__dict__.items():
         row = next(line for line in out.splitlines() if line.startswith(name + " "))
         assert show_value(value) in row
-    assert WHY["02_gaussian"]["n_chains"] in out
+    assert WHY["02_gaussian"]["n_runs"] in out
 
 
 def _one_line_error(capsys, argv, status, message):
@@ -104,7 +104,7 @@ def test_settings_beyond_the_compute_bound_are_refused_and_lose_nothing(capsys, 
     cached.write_bytes(b"kept")
     _one_line_error(capsys, ["run", "02", "--profile", "smoke", "-p", "n_generations=1e12"], 2,
                     "refusing runs estimated above 1 year")
-    _one_line_error(capsys, ["run", "02", "--profile", "smoke", "-p", "n_chains=1e9"], 2, "GiB of memory")
+    _one_line_error(capsys, ["run", "02", "--profile", "smoke", "-p", "n_runs=1e9"], 2, "GiB of memory")
     assert cached.read_bytes() == b"kept"
 
 

@@ -77,7 +77,7 @@ def test_same_seed_same_result():
 @pytest.mark.parametrize("call, message", [
     (lambda: d.absorption_times(1, 0.5, 10, np.random.default_rng()), "sample size M must be an integer >= 2"),
     (lambda: d.absorption_times(10, 1.0, 10, np.random.default_rng()), "strictly between 0 and 1"),
-    (lambda: d.absorption_times(10, 0.5, 0, np.random.default_rng()), "n_chains must be an integer >= 1"),
+    (lambda: d.absorption_times(10, 0.5, 0, np.random.default_rng()), "n_runs must be an integer >= 1"),
     (lambda: d.zipf_probabilities(1), "n_categories must be an integer >= 2"),
     (lambda: d.DiscreteSettings(p_grid=[0.5, 1.2]), "every p in p_grid"),
     (lambda: d.DiscreteSettings(sample_sizes=[10, -5]), "each sample size M"),

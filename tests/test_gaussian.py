@@ -19,7 +19,7 @@ def final(frame, column="var"):
 
 @pytest.mark.parametrize("policy", ["replace", "keep_real:0.1", "accumulate"])
 def test_exact_and_naive_agree_in_distribution(policy):
-    kwargs = dict(m=40, n_generations=25, n_chains=3000, policy=policy, progress=False, record=[25])
+    kwargs = dict(m=40, n_generations=25, n_runs=3000, policy=policy, progress=False, record=[25])
     exact = g.simulate(rng=np.random.default_rng(11), method="exact", **kwargs)
     naive = g.simulate(rng=np.random.default_rng(12), method="naive", **kwargs)
     for column in ("var", "mean"):
@@ -72,7 +72,7 @@ def test_replace_matches_closed_forms(estimator):
 
 
 def test_accumulate_keeps_the_variance_while_replace_collapses():
-    run = dict(m=100, n_generations=1000, n_chains=500, progress=False, record=[1000])
+    run = dict(m=100, n_generations=1000, n_runs=500, progress=False, record=[1000])
     replace = final(g.simulate(policy="replace", rng=np.random.default_rng(6), **run))
     accumulate = final(g.simulate(policy="accumulate", rng=np.random.default_rng(6), **run))
     keep = final(g.simulate(policy="keep_real:0.1", rng=np.random.default_rng(6), **run))
@@ -87,7 +87,7 @@ def test_accumulate_keeps_the_variance_while_replace_collapses():
 
 
 def test_same_seed_same_numbers_and_different_seed_different():
-    run = dict(m=50, n_generations=20, n_chains=10, policy="keep_real:0.1", progress=False)
+    run = dict(m=50, n_generations=20, n_runs=10, policy="keep_real:0.1", progress=False)
     first = g.simulate(rng=np.random.default_rng(7), **run)
     again = g.simulate(rng=np.random.default_rng(7), **run)
     other = g.simulate(rng=np.random.default_rng(8), **run)
@@ -157,14 +157,14 @@ def test_theory_at_generation_zero_is_one_fit_of_real_data():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(m=1), "sample size M must be an integer >= 2"),
     (dict(n_generations=0), "n_generations must be an integer >= 1"),
-    (dict(n_chains=0), "n_chains must be an integer >= 1"),
+    (dict(n_runs=0), "n_runs must be an integer >= 1"),
     (dict(policy="keep_real:1.5"), r"fraction must lie in \[0, 1\]"),
     (dict(policy="sometimes"), "unknown data policy"),
     (dict(method="fast"), "unknown method 'fast'"),
     (dict(estimator="robust"), "unknown estimator 'robust'"),
 ])
 def test_bad_input_is_a_clear_error(kwargs, message):
-    run = dict(m=10, n_generations=2, n_chains=2, policy="replace", rng=np.random.default_rng(0), progress=False)
+    run = dict(m=10, n_generations=2, n_runs=2, policy="replace", rng=np.random.default_rng(0), progress=False)
     with pytest.raises(ValueError, match=message):
         g.simulate(**{**run, **kwargs})
 
@@ -179,7 +179,7 @@ def test_settings_validation():
 @pytest.mark.parametrize("policies, estimators", [(["accumulate"], ["mle", "unbiased"]), (["replace"], ["unbiased"]),
                                                   (["keep_real:0.1", "replace"], ["mle"])])
 def test_figures_plot_whatever_policies_and_estimators_a_run_has(policies, estimators, tmp_path):
-    settings = g.GaussianSettings(sample_sizes=[20, 50], n_generations=10, n_chains=30, policies=policies,
+    settings = g.GaussianSettings(sample_sizes=[20, 50], n_generations=10, n_runs=30, policies=policies,
                                   estimators=estimators)
     frame = g.simulate_settings(settings, lambda *key: np.random.default_rng(abs(hash(key)) % 2**32), tmp_path,
                                 progress=False)

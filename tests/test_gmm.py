@@ -12,11 +12,11 @@ from collapse_utils import Accumulate, KeepReal, gmm
 from collapse_utils.profiles import load_settings
 
 
-def random_mixtures(rng: np.random.Generator, n_chains: int = 5, k: int = 2, d: int = 2) -> gmm.Mixture:
+def random_mixtures(rng: np.random.Generator, n_runs: int = 5, k: int = 2, d: int = 2) -> gmm.Mixture:
     """Random mixtures with well-conditioned covariances."""
-    weights = rng.dirichlet(np.ones(k), size=n_chains)
-    means = rng.normal(0, 1.5, size=(n_chains, k, d))
-    factors = rng.normal(0, 0.6, size=(n_chains, k, d, d))
+    weights = rng.dirichlet(np.ones(k), size=n_runs)
+    means = rng.normal(0, 1.5, size=(n_runs, k, d))
+    factors = rng.normal(0, 0.6, size=(n_runs, k, d, d))
     covs = factors @ factors.swapaxes(-1, -2) + 0.2 * np.eye(d)
     return gmm.Mixture(weights, means, covs)
 
@@ -54,7 +54,7 @@ def test_l2_of_two_unit_gaussians_has_known_value():
 
 def test_l2_matches_grid_integration():
     rng = np.random.default_rng(2)
-    p, q = random_mixtures(rng, n_chains=3), random_mixtures(rng, n_chains=3)
+    p, q = random_mixtures(rng, n_runs=3), random_mixtures(rng, n_runs=3)
     axis = np.linspace(-12, 12, 401)
     grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
     cell = (axis[1] - axis[0]) ** 2
@@ -66,7 +66,7 @@ def test_l2_matches_grid_integration():
 
 def test_samples_have_the_mixture_moments():
     rng = np.random.default_rng(3)
-    mix = random_mixtures(rng, n_chains=3)
+    mix = random_mixtures(rng, n_runs=3)
     n = 200_000
     points, labels = gmm.sample_mixture(mix, n, rng)
     assert points.shape == (3, n, 2) and labels.shape == (3, n)
@@ -84,7 +84,7 @@ def test_samples_have_the_mixture_moments():
 
 def test_log_likelihood_matches_scipy():
     rng = np.random.default_rng(4)
-    mix = random_mixtures(rng, n_chains=2)
+    mix = random_mixtures(rng, n_runs=2)
     x = rng.normal(0, 2, size=(2, 50, 2))
     expected = [np.log(mixture_density(mix, c, x[c])).mean() for c in range(2)]
     np.testing.assert_allclose(gmm.log_likelihood(mix, x), expected, rtol=1e-10)
@@ -175,7 +175,7 @@ def test_total_covariance_follows_the_wishart_theory():
     from the theory's variance (false-failure rate 1e-3 were the data Gaussian), plus 5 % of the
     theory value for the fitted mixture's small departure from Gaussian data (its kurtosis changes
     the Jensen term by a few per cent; seeded runs of 200 chains agree within 1 standard error)."""
-    settings = load_settings("03_gmm", "smoke", {"n_chains": 128})
+    settings = load_settings("03_gmm", "smoke", {"n_runs": 128})
     real = gmm.real_data(settings, np.random.default_rng(64))
     condition = gmm.Condition(100, "replace", 20, False, 1e-12)
     frame = gmm.run_condition(settings, condition, real, np.random.default_rng(65), progress=False)
@@ -197,7 +197,7 @@ def assert_warm_start_matches_sklearn(x, start):
 
 def test_warm_started_em_matches_sklearn_on_resampled_data():
     rng = np.random.default_rng(7)
-    start = random_mixtures(rng, n_chains=6)
+    start = random_mixtures(rng, n_runs=6)
     assert_warm_start_matches_sklearn(gmm.sample_mixture(start, 500, rng)[0], start)
 
 
@@ -229,7 +229,7 @@ def test_covariances_stay_positive_definite_on_degenerate_data():
     x = rng.standard_normal((3, 50, 2))
     x[0] = 1.5  # every point identical
     x[1, :, 1] = 2 * x[1, :, 0]  # all points on a line
-    start = random_mixtures(rng, n_chains=3)
+    start = random_mixtures(rng, n_runs=3)
     start = gmm.Mixture(start.weights, start.means + np.array([0.0, 0.0, 40.0])[:, None, None], start.covs)  # empty component
     fit = gmm.em_fit(x, start, reg_covar=1e-6)
     eigenvalues = np.linalg.eigvalsh(fit.mixture.covs)
@@ -238,7 +238,7 @@ def test_covariances_stay_positive_definite_on_degenerate_data():
 
 
 def test_long_small_sample_chains_keep_valid_mixtures():
-    settings = load_settings("03_gmm", "smoke", {"n_chains": 6})
+    settings = load_settings("03_gmm", "smoke", {"n_runs": 6})
     real = gmm.real_data(settings, np.random.default_rng(10))
     condition = gmm.Condition(20, "replace", 150, False, settings.reg_covar)
     frame = gmm.run_condition(settings, condition, real, np.random.default_rng(11), progress=False)
@@ -315,7 +315,7 @@ def test_same_seed_same_numbers_and_resume_is_seamless(tmp_path):
 @pytest.mark.parametrize("override, message", [
     ({"sample_sizes": []}, "at least one sample size"),
     ({"sample_sizes": [1, 1000]}, "each of sample_sizes must be an integer >= 2"),
-    ({"n_chains": 0}, "n_chains must be an integer >= 1"),
+    ({"n_runs": 0}, "n_runs must be an integer >= 1"),
     ({"n_real": 1}, "n_real must be an integer >= 2"),
     ({"focus_sample_size": 500}, "focus_sample_size .* must be one of sample_sizes"),
     ({"policies": ["replace"]}, "do not list 'replace'"),
