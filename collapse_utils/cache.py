@@ -146,6 +146,33 @@ def load_or_report(path: Path, decode: Callable[[bytes], Any]) -> Any | None:
         return None
 
 
+SEAL = ".sha256.json"
+
+
+def seal_folder(folder: Path) -> None:
+    """Record the sha256 of every file in ``folder`` (for folders written by other libraries, such as a
+    model's ``save_pretrained``); :func:`folder_intact` checks them."""
+    record = {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+              for path in sorted(folder.iterdir()) if path.is_file() and path.name != SEAL}
+    atomic_write_json(folder / SEAL, record)
+
+
+def folder_intact(folder: Path) -> bool:
+    """Whether ``folder`` holds every file its seal records, unchanged. False when it is absent, and False
+    after a one-line report on stderr when it is damaged or unsealed (the caller then recomputes it)."""
+    if not folder.exists():
+        return False
+    try:
+        record = json.loads((folder / SEAL).read_text())
+        bad = [name for name, digest in record.items() if not (folder / name).is_file()
+               or hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest]
+    except (OSError, ValueError):
+        bad = [f"no readable {SEAL}"]
+    if bad:
+        print(f"cache: {folder} is damaged ({', '.join(bad)}); recomputing it", file=sys.stderr)
+    return not bad
+
+
 def save_pickle(path: Path, obj: Any) -> None:
     """Pickle ``obj`` to ``path`` atomically, with its checksum."""
     save_verified(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))

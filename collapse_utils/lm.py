@@ -181,15 +181,17 @@ def _articles(run, tokenizer, folder: Path, variant: str, split: str, plain: boo
     s = run.settings
     style = "plain" if plain else f"headings{int(s.headings)}"
     path = folder / f"{split}_{style}_rows{int(s.row_special_tokens)}.npz"
-    if path.exists():
-        with np.load(path) as stored:
-            return np.split(stored["ids"], np.cumsum(stored["lengths"])[:-1])
+    stored = cache.load_or_report(path, lambda content: dict(np.load(io.BytesIO(content))))
+    if stored is not None:
+        return np.split(stored["ids"], np.cumsum(stored["lengths"])[:-1])
     text = data.load_wikitext2(split, variant)
     articles = split_articles(text[:s.text_limit] if s.text_limit else text)
     restyle = plain_text if plain else (lambda a: a) if s.headings else drop_headings
     ids = [encode_text(tokenizer, restyle(a), rows=s.row_special_tokens) for a in articles]
     lengths = np.array([len(a) for a in ids])
-    cache.atomic_write_stream(path, lambda f: np.savez(f, ids=np.concatenate(ids), lengths=lengths))
+    buffer = io.BytesIO()
+    np.savez(buffer, ids=np.concatenate(ids), lengths=lengths)
+    cache.save_verified(path, buffer.getvalue())
     return ids
 
 
@@ -230,10 +232,11 @@ def _tokenizer(run, variant: str) -> tuple[Any, Path]:
         folder = _shared_dir(run, "encoded", model=s.model_name, variant=variant, limit=s.text_limit)
         return load_tokenizer(s.model_name), folder
     folder = _shared_dir(run, "tokenizer", vocab=s.vocab_size, variant=variant, limit=s.text_limit)
-    if not (folder / "tokenizer.json").exists():
+    if not cache.folder_intact(folder / "bpe"):
         text = data.load_wikitext2("train", variant)
-        train_tokenizer(text[:s.text_limit] if s.text_limit else text, s.vocab_size, folder)
-    return load_tokenizer(folder), folder
+        train_tokenizer(text[:s.text_limit] if s.text_limit else text, s.vocab_size, folder / "bpe")
+        cache.seal_folder(folder / "bpe")
+    return load_tokenizer(folder / "bpe"), folder
 
 
 def _subset(blocks: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -262,7 +265,7 @@ def prepare(run, progress: bool = True) -> LMContext:
     prompt = example_prompt(tokenizer, text if s.headings else drop_headings(text), s.example_phrase, s.block_size)
     zero_shot = _zero_shot(run, base, test, device)
     record = Path(base).parent / "pretraining.json"
-    pretraining = json.loads(record.read_text()) if s.scratch and record.exists() else {}
+    pretraining = (cache.load_or_report(record, json.loads) or {}) if s.scratch else {}
     return LMContext(s, device, tokenizer, variant, finetune, valid, test, prompt, base, zero_shot, progress,
                      pretraining)
 
@@ -274,7 +277,7 @@ def _pretrain(run, tokenizer, blocks: np.ndarray, valid: np.ndarray, device, pro
         "vocab_size", "d_model", "n_layers", "n_heads", "ffn_dim", "pretrain_blocks", "pretrain_epochs",
         "pretrain_lr", "lr_min", "batch_size", "data_variant", "text_limit", "block_size", "n_valid_blocks",
         "headings", "row_special_tokens", "pretrain_text")}) / "model"
-    if not (folder / "config.json").exists():
+    if not cache.folder_intact(folder):
         start = time.monotonic()
         model = lm_model.scratch_model(len(tokenizer), s.d_model, s.n_layers, s.n_heads, s.ffn_dim,
                                        2 * s.block_size + s.new_tokens, tokenizer.pad_token_id,
@@ -282,18 +285,19 @@ def _pretrain(run, tokenizer, blocks: np.ndarray, valid: np.ndarray, device, pro
         lm_model.train(model, blocks, valid, s.pretrain_epochs, s.pretrain_lr, s.lr_min, s.batch_size, device,
                        run.rng("pretrain"), progress, desc="pre-training")
         lm_model.save_model(model, folder)
-        cache.atomic_write_json(folder.parent / "pretraining.json", {"seconds": time.monotonic() - start,
-                                                                     "blocks": len(blocks)})
+        cache.save_verified(folder.parent / "pretraining.json", json.dumps(
+            {"seconds": time.monotonic() - start, "blocks": len(blocks)}).encode())
     return str(folder)
 
 
 def _zero_shot(run, base: str, test: np.ndarray, device) -> float:
     """Test perplexity of the pre-trained model before fine-tuning (cached)."""
     path = zero_shot_dir(run) / "zero_shot.json"
-    if path.exists():
-        return json.loads(path.read_text())["test_ppl"]
+    stored = cache.load_or_report(path, json.loads)
+    if stored is not None:
+        return stored["test_ppl"]
     value = lm_model.perplexity(lm_model.load_model(base, device), test, device, run.settings.batch_size)
-    cache.atomic_write_json(path, {"test_ppl": value})
+    cache.save_verified(path, json.dumps({"test_ppl": value}).encode())
     return value
 
 
@@ -362,23 +366,20 @@ class LMChain:
         number = 0 if previous is None else previous.number + 1
         folder = self.root / f"gen_{number:02d}"
         if cache.load_or_report(folder / "metrics.json", json.loads) is None:
-            self._fit(data, folder, number, np.random.default_rng(seed))
+            self._fit(data, folder, number, seed)
         if previous is not None and previous.number > 0 and not self.ctx.settings.keep_all_models:
             shutil.rmtree(previous.folder / "model", ignore_errors=True)
         return Generation(folder, number)
 
-    def _fit(self, data: Blocks, folder: Path, number: int, rng: np.random.Generator) -> None:
+    def _fit(self, data: Blocks, folder: Path, number: int, seed: int) -> None:
         """Fine-tune the pre-trained model on ``data``, score it and store everything in ``folder``."""
-        ctx, s = self.ctx, self.ctx.settings
+        ctx = self.ctx
         cache.save_verified(folder / "data.npz", data.to_bytes())
-        model = lm_model.load_model(ctx.base_model, ctx.device)
         start = time.monotonic()
-        history = lm_model.train(model, data.ids, ctx.valid, self.epochs, s.lr, s.lr_min, s.batch_size, ctx.device,
-                                 rng, ctx.progress, desc=f"fine-tuning {folder.name}")
+        model, history = self._train(data, folder, seed)
         info = {"valid_history": history, "best_epoch": int(np.argmin(history)) + 1,
-                "train_seconds": time.monotonic() - start}
-        lm_model.save_model(model, folder / "model")
-        model0 = model if number == 0 else lm_model.load_model(self.root / "gen_00" / "model", ctx.device)
+                "train_seconds": time.monotonic() - start, "fit_seed": seed}
+        model0 = model if number == 0 else self._model(Generation(self.root / "gen_00", 0))
         scored = data if number == 0 else data.written_by(number - 1)
         metrics, ppl, test_ppl = evaluate(ctx, model, model0, scored)
         if number > 0:
@@ -387,6 +388,25 @@ class LMChain:
         _save_array(folder / "sequence_ppl.npy", ppl)
         _save_array(folder / "test_sequence_ppl.npy", test_ppl)
         cache.save_verified(folder / "metrics.json", json.dumps({**info, **metrics}, indent=1).encode())
+
+    def _train(self, data: Blocks, folder: Path, seed: int) -> tuple[Any, list[float]]:
+        """The pre-trained model fine-tuned on ``data`` with ``seed`` (saved in ``folder/model``), and its
+        validation losses."""
+        ctx, s = self.ctx, self.ctx.settings
+        model = lm_model.load_model(ctx.base_model, ctx.device)
+        history = lm_model.train(model, data.ids, ctx.valid, self.epochs, s.lr, s.lr_min, s.batch_size, ctx.device,
+                                 np.random.default_rng(seed), ctx.progress, desc=f"fine-tuning {folder.name}")
+        lm_model.save_model(model, folder / "model")
+        return model, history
+
+    def _model(self, model: Generation):
+        """The fine-tuned model of a generation; if its folder is damaged (or was dropped), it is trained
+        again from the generation's stored data and seed, which gives the same weights."""
+        if not cache.folder_intact(model.folder / "model"):
+            record = json.loads(cache.read_verified(model.folder / "metrics.json"))
+            data = Blocks.from_bytes(cache.read_verified(model.folder / "data.npz"))
+            return self._train(data, model.folder, record["fit_seed"])[0]
+        return lm_model.load_model(model.folder / "model", self.ctx.device)
 
     def sample(self, model: Generation, n: int, rng: np.random.Generator) -> Blocks:
         """Continuations by ``model`` of ``n`` original training blocks (all of them, or a random subset)."""
@@ -398,7 +418,7 @@ class LMChain:
         record = cache.load_or_report(model.folder / "samples.json", json.loads)
         if stored is None or record is None or record["prompts"] != index.tolist():
             start = time.monotonic()
-            loaded = lm_model.load_model(model.folder / "model", self.ctx.device)
+            loaded = self._model(model)
             ids = continue_blocks(self.ctx, loaded, prompts[index], self.decoding, np.random.default_rng(seed))
             stored = Blocks.written(ids, model.number)
             cache.save_verified(path, stored.to_bytes())

@@ -21,6 +21,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
+from .cache import seal_folder
 from .devices import autocast, grad_scaler
 from .progress import progress_bar
 
@@ -87,7 +88,9 @@ def load_model(name: str | Path, device: torch.device):
 
 
 def save_model(model, folder: Path) -> None:
-    """``save_pretrained`` into a temporary folder, then rename: the folder appears complete or not at all."""
+    """``save_pretrained`` into a temporary folder, sealed with the sha256 of its files
+    (:func:`collapse_utils.cache.folder_intact` checks them), then renamed: the folder appears complete or
+    not at all."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
@@ -95,6 +98,7 @@ def save_model(model, folder: Path) -> None:
     temp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
         model.save_pretrained(str(temp))
+        seal_folder(temp)
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(temp, folder)

@@ -187,6 +187,24 @@ def test_run_resumes_at_the_first_unfinished_generation(tiny_folder, monkeypatch
     np.testing.assert_allclose(longer.metrics["test_ppl"][:3], reference.metrics["test_ppl"], rtol=1e-6)
 
 
+def test_damaged_model_folder_is_reported_and_trained_again(tiny_folder, monkeypatch, tmp_path, capfd):
+    """A truncated weights file of model 0 is named in one line when a later generation needs the model,
+    which is trained again from the stored data and seed: the chain ends as an undamaged one does."""
+    overrides = tiny_overrides(tiny_folder)
+    longer = {**overrides, "n_generations": 3}
+    reference = lm.run_all(start_run(NOTEBOOK, "smoke", longer), progress=False)
+    monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(tmp_path / "damaged"))
+    run = start_run(NOTEBOOK, "smoke", overrides)
+    lm.run_all(run, progress=False)
+    weights = lm.chain_dir(run, Replace(), 1, "beam", 0) / "gen_00" / "model" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    capfd.readouterr()
+    resumed = lm.run_all(start_run(NOTEBOOK, "smoke", longer), progress=False)
+    report = [line for line in capfd.readouterr().err.splitlines() if line.startswith("cache:")]
+    assert len(report) == 1 and "gen_00/model is damaged (model.safetensors)" in report[0], report
+    pd.testing.assert_frame_equal(resumed.metrics.drop(columns=TIMING), reference.metrics.drop(columns=TIMING))
+
+
 def test_unknown_model_name_is_a_clear_error():
     with pytest.raises(ValueError, match="could not load model 'no-such-org/no-such-model'.*facebook/opt-125m"):
         lm_model.load_model("no-such-org/no-such-model", CPU)
