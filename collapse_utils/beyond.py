@@ -106,6 +106,20 @@ class BeyondSettings:
         check_positive_int("sweep_runs", self.sweep_runs)
 
 
+@dataclass
+class BeyondResults:
+    """What notebook 06 plots: collapse times per sample size and the keep-real sweep."""
+
+    collapse_times: pd.DataFrame
+    keep_real_sweep: pd.DataFrame
+
+
+def run_all(run) -> BeyondResults:
+    """Notebook 06's results for ``run`` (from :func:`collapse_utils.start_run`), computed or loaded from its cache."""
+    return BeyondResults(run.cached("collapse_times", lambda work_dir: collapse_time_table(run.settings, run.rng)),
+                         run.cached("keep_real_sweep", lambda work_dir: keep_real_sweep(run.settings, run.rng)))
+
+
 def collapse_time_table(settings: BeyondSettings, rng_for: Callable[..., np.random.Generator]) -> pd.DataFrame:
     """Per M: quantiles of the time to fall below the threshold, and Wald's approximation."""
     rows = []

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from .plotting import band_plot, quantile_bands
+from .plotting import band_plot, log_generations, quantile_bands
 from .recursion import Replace, check_positive_int, run_generations
 
 
@@ -195,6 +195,27 @@ def plot_survival(frame: pd.DataFrame, probs: np.ndarray, m: int) -> tuple[plt.F
            title=f"Rare outcomes vanish first (M = {m}; dashed: exact theory)")
     ax.legend(frameon=False, fontsize=8, title="initial probability")
     return fig, pd.concat(data, ignore_index=True)
+
+
+@dataclass
+class DiscreteResults:
+    """What notebook 01 plots: the category counts over generations and the absorption-time table."""
+
+    probs: np.ndarray
+    tails: pd.DataFrame
+    absorption: pd.DataFrame
+
+
+def run_all(run) -> DiscreteResults:
+    """Notebook 01's results for ``run`` (from :func:`collapse_utils.start_run`), computed or loaded from its cache."""
+    s = run.settings
+    probs = zipf_probabilities(s.n_categories)
+    record = log_generations(s.tail_generations, 200)
+    tails = run.cached("tails", lambda work_dir: simulate_categories(
+        probs, s.tail_n_samples, s.tail_generations, s.tail_runs, run.rng("tails"), record=record))
+    absorption = run.cached("absorption", lambda work_dir: absorption_table(
+        s.absorption_cases(), s.n_runs, run.rng("absorption")))
+    return DiscreteResults(probs, tails, absorption)
 
 
 def plot_alive(frame: pd.DataFrame) -> tuple[plt.Figure, pd.DataFrame]:

@@ -196,6 +196,12 @@ def simulate(m: int, n_generations: int, n_runs: int, policy: str, rng: np.rando
     return frame
 
 
+def run_all(run) -> pd.DataFrame:
+    """Notebook 02's runs for ``run`` (from :func:`collapse_utils.start_run`), computed or loaded from its cache:
+    one row per (setting, run, recorded generation), see :func:`simulate_settings`."""
+    return run.cached("chains", lambda work_dir: simulate_settings(run.settings, run.rng, work_dir))
+
+
 def simulate_settings(settings: GaussianSettings, rng_for: Callable[..., np.random.Generator],
                       work_dir: Path, progress: bool = True) -> pd.DataFrame:
     """Every (M, policy, estimator) of ``settings``, each from its own seeded stream and checkpoint.

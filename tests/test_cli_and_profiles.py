@@ -171,3 +171,23 @@ def test_ctrl_c_is_one_line_nonzero_and_keeps_the_cache(isolated_outputs):
     assert process.returncode == 130, (out, err)
     assert err.strip().splitlines()[-1] == cli.INTERRUPTED and "Traceback" not in err, err
     assert cached.read_bytes() == b"kept"
+
+
+def test_every_experiment_module_computes_its_notebook_with_run_all():
+    import importlib
+
+    from collapse_utils.profiles import SETTINGS_CLASSES
+
+    for notebook, spec in SETTINGS_CLASSES.items():
+        assert callable(getattr(importlib.import_module(spec.split(":")[0]), "run_all", None)), notebook
+
+
+def test_compute_fills_the_cache_that_the_notebook_then_reads(capsys, monkeypatch):
+    from collapse_utils import gaussian
+    from collapse_utils.run import start_run
+
+    assert cli.main(["compute", "02", "--profile", "smoke", "-p", "n_runs=20", "-p", "n_generations=30"]) == 0
+    assert "02_gaussian: results of profile smoke computed or loaded" in capsys.readouterr().out
+    monkeypatch.setattr(gaussian, "simulate_settings", lambda *args: pytest.fail("not loaded from the cache"))
+    frame = gaussian.run_all(start_run("02_gaussian", "smoke", {"n_runs": 20, "n_generations": 30}))
+    assert frame["chain"].nunique() == 20 and frame["generation"].max() == 30
