@@ -100,7 +100,7 @@ def lm_seconds(settings: Any, rates: LMRates) -> float:
     n, valid, test = lm_blocks(settings)
     block, new = settings.block_size, settings.new_tokens
     chains = 0.0
-    for policy, epochs, *_ in settings.settings_list():  # (policy, epochs[, decoding])
+    for policy, epochs, _ in settings.settings_list():  # every chain priced as beam search
         for g in range(settings.n_generations + 1):
             pool = n * (g + 1) if policy.name == "accumulate" else n
             chains += epochs * (pool * block / rates.train + valid * block / rates.score)

@@ -1,4 +1,5 @@
-"""Shared fixtures: every test writes results and figures into its own temporary folders."""
+"""Shared fixtures: every test writes results and figures into its own temporary folders; the language-model
+tests share a tiny saved OPT and run offline on one torch thread."""
 
 from __future__ import annotations
 
@@ -12,3 +13,28 @@ def isolated_outputs(tmp_path, monkeypatch):
     monkeypatch.setenv("COLLAPSE_FIGURES_DIR", str(tmp_path / "figures"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     return tmp_path
+
+
+@pytest.fixture
+def offline_one_thread(monkeypatch):
+    """One torch thread, and the Hugging Face hub marked offline (nothing is downloaded)."""
+    import huggingface_hub.constants
+    import torch
+
+    torch.set_num_threads(1)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    """A tiny random OPT and its tokenizer saved with save_pretrained, as a stand-in for facebook/opt-125m."""
+    import numpy as np
+
+    from collapse_utils import data, lm_data, lm_model
+
+    folder = tmp_path_factory.mktemp("tiny-opt")
+    tokenizer = lm_data.train_tokenizer(data.load_wikitext2("valid", "tokens")[:60_000], 300, folder)
+    model = lm_model.scratch_model(len(tokenizer), 16, 1, 2, 32, 64, tokenizer.pad_token_id,
+                                   tokenizer.eos_token_id, np.random.default_rng(0))
+    model.save_pretrained(str(folder))
+    return folder

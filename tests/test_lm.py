@@ -18,28 +18,10 @@ from collapse_utils.recursion import KeepReal, Replace
 from collapse_utils.run import start_run
 
 NOTEBOOK = "05_opt125m_wikitext2"
+pytestmark = pytest.mark.usefixtures("offline_one_thread")
 CPU = torch.device("cpu")
 TEXT = "".join(f"The {w} of line {i} is not the {w} of line {i + 1} .\n" for i, w in
                enumerate(["cat", "dog", "house", "river", "stone", "city"] * 20))
-
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    torch.set_num_threads(1)
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-
-
-@pytest.fixture(scope="module")
-def tiny_folder(tmp_path_factory):
-    """A tiny random OPT and its tokenizer saved with save_pretrained, as a stand-in for facebook/opt-125m."""
-    folder = tmp_path_factory.mktemp("tiny-opt")
-    tokenizer = lm_data.train_tokenizer(data.load_wikitext2("valid", "tokens")[:60_000], 300, folder)
-    model = lm_model.scratch_model(len(tokenizer), 16, 1, 2, 32, 64, tokenizer.pad_token_id,
-                                   tokenizer.eos_token_id, np.random.default_rng(0))
-    model.save_pretrained(str(folder))
-    return folder
 
 
 def tiny_overrides(folder, **extra):

@@ -16,18 +16,11 @@ import torch
 from collapse_utils import budget, cli, devices, lm, lm_model, profiles
 from collapse_utils.profiles import PROFILES, load_settings, settings_table
 from collapse_utils.run import start_run
-from test_lm import NOTEBOOK, tiny_folder  # noqa: F401  (fixture: a tiny OPT saved by save_pretrained)
 
+NOTEBOOK = "05_opt125m_wikitext2"
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ("laptop", "colab")
-
-
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    torch.set_num_threads(1)
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+pytestmark = pytest.mark.usefixtures("offline_one_thread")
 
 
 def tiny(folder, profile: str) -> dict:
@@ -43,7 +36,7 @@ def tiny(folder, profile: str) -> dict:
 
 
 @pytest.mark.parametrize("profile", REAL)
-def test_real_profile_runs_its_chains_through_from_pretrained(tiny_folder, monkeypatch, profile):  # noqa: F811
+def test_real_profile_runs_its_chains_through_from_pretrained(tiny_folder, monkeypatch, profile):
     calls, original = [], lm_model.train
 
     def recorded(*args, **kwargs):
@@ -85,8 +78,8 @@ def test_real_profile_runs_its_chains_through_from_pretrained(tiny_folder, monke
 def test_lm_seconds_adds_up_the_tokens_by_hand():
     rates = budget.LMRates(train=2.0, score=4.0, generate=8.0, basis="test")
     settings = SimpleNamespace(n_train_blocks=10, n_valid_blocks=2, n_test_blocks=3, block_size=4, new_tokens=4,
-                               n_generations=1, n_runs=2, settings_list=lambda: [(lm.Replace(), 2),
-                                                                                 (lm.KeepReal(0.1), 1)])
+                               n_generations=1, n_runs=2, settings_list=lambda: [(lm.Replace(), 2, "beam"),
+                                                                                 (lm.KeepReal(0.1), 1, "beam")])
     # zero-shot: 3 test blocks x 4 tokens / 4 = 3 s. Per generation of replace (2 epochs): training 2 x 40 / 2
     # = 40, a validation pass per epoch 2 x 8 / 4 = 4, scoring 40 generated and 20 test + validation tokens
     # / 4 = 15, the example prompt 4 / 8 = 0.5; generation 0 also writes 10 x 4 new tokens / 8 = 5.
