@@ -10,6 +10,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 EXTRAS := lm,lab,report,dev
+# Offline data folders searched in order (collapse_utils.data): the repository's own, then the copy beside it.
+DATA_DIRS ?= $(CURDIR)/data/cache:$(abspath $(CURDIR)/../shared/data)
+export COLLAPSE_DATA_DIR ?= $(DATA_DIRS)
 
 .PHONY: figures test lab notebook report benchmarks clean-notebooks lock clean
 

@@ -54,7 +54,7 @@ def main(name: str, params: list[str]) -> None:
     overrides = {"policies": ["replace"], "epochs": [5], "n_generations": 2, "n_runs": 1,
                  "shown_generations": [0], "decodings": [], **parse_params(params)}
     start = time.monotonic()
-    results = lm.run_all(start_run("05_opt125m_wikitext2", "default", overrides), progress=True)
+    results = lm.run_all(start_run("05_lm_wikitext2", "default", overrides), progress=True)
     row = {"name": name, "overrides": " ".join(params), **summarise(results),
            "minutes": (time.monotonic() - start) / 60}
     frame = pd.DataFrame([row])

@@ -26,7 +26,7 @@ REFUSE_SECONDS = 365 * 24 * 3600.0
 #: Wall time of each notebook on the default profile, 2 CPU cores (papermill's duration of the
 #: committed executions, rounded up).
 DEFAULT_SECONDS = {"01_discrete_markov": 15, "02_gaussian": 25, "03_gmm": 700, "04_vae_mnist": 750,
-                   "05_opt125m_wikitext2": 1550, "06_beyond": 11}
+                   "05_lm_wikitext2": 1550, "06_beyond": 11}
 
 #: Settings the work grows with, per notebook: a number scales by its ratio to the default, a list
 #: by the ratio of its sums (sample sizes) or lengths (everything else).
@@ -36,7 +36,7 @@ WORK_SETTINGS = {
     "02_gaussian": ["n_generations", "n_runs", "sample_sizes:len", "policies", "estimators"],
     "03_gmm": ["n_generations", "n_runs", "sample_sizes", "policies", "n_real"],
     "04_vae_mnist": ["n_generations", "n_runs", "policies", "epochs", "images_per_epoch", "n_eval"],
-    "05_opt125m_wikitext2": ["n_generations", "n_runs", "policies", "epochs", "n_train_blocks", "n_test_blocks",
+    "05_lm_wikitext2": ["n_generations", "n_runs", "policies", "epochs", "n_train_blocks", "n_test_blocks",
                              "d_model", "n_layers", "new_tokens", "num_beams"],
     "06_beyond": ["n_runs", "sample_sizes", "sweep_generations", "sweep_runs", "fractions"],
 }
@@ -51,7 +51,7 @@ MEMORY_VALUES = {
     + s["n_runs"] * max(s["sample_sizes"]) * 2 * 4 + s["n_runs"] * s["n_generations"] * len(s["sample_sizes"]) * 8,
     "04_vae_mnist": lambda s: s["images_per_epoch"] * 784 * (s["n_generations"] + 1 if "accumulate" in s["policies"]
                                                              else 2),
-    "05_opt125m_wikitext2": lambda s: s["n_train_blocks"] * (s["block_size"] + s["new_tokens"]) * s["num_beams"]
+    "05_lm_wikitext2": lambda s: s["n_train_blocks"] * (s["block_size"] + s["new_tokens"]) * s["num_beams"]
     * (s["n_generations"] + 1),
     "06_beyond": lambda s: (s["n_runs"] * len(s["sample_sizes"]) + s["sweep_runs"] * len(s["fractions"])) * 4
     * s["sweep_generations"],
@@ -65,7 +65,7 @@ def _size(value: Any, key: str) -> float:
     return float(value)
 
 
-LM_NOTEBOOK = "05_opt125m_wikitext2"
+LM_NOTEBOOK = "05_lm_wikitext2"
 
 #: Blocks of the whole raw WikiText-2 splits in 64-token blocks of the OPT tokenizer (the paper
 #: profile's sets, ``n_*_blocks = 0``): training as counted; validation and test approximated from

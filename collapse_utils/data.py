@@ -1,7 +1,8 @@
 """Local datasets: find MNIST and WikiText-2 files, verify their checksums, load them.
 
-Files are looked up in this order: the data directory (``$COLLAPSE_DATA_DIR``, default
-``data/cache`` in the repository), then ``../shared/data`` beside the repository. Each file may be
+Files are looked up in the data folders: ``$COLLAPSE_DATA_DIR`` (one folder or several separated by
+``os.pathsep``, searched in order), by default ``data/cache`` in the repository; ``make`` and CI set
+it to the offline copy they are given. Each file may be
 stored plain or gzip-compressed (``name`` or ``name.gz``); its *uncompressed* content must match
 the sha256 in :data:`MANIFEST`. When no local copy exists, the WikiText-2 and MNIST loaders fall
 back to the Hugging Face hub through ``datasets`` (needs the internet).
@@ -47,9 +48,9 @@ class DataFileError(FileNotFoundError):
 
 
 def data_dirs() -> list[Path]:
-    """Folders searched for data files, in order of preference."""
-    local = Path(os.environ.get("COLLAPSE_DATA_DIR", REPO_ROOT / "data" / "cache"))
-    return [local, REPO_ROOT.parent / "shared" / "data"]
+    """Folders searched for data files, in order of preference: ``$COLLAPSE_DATA_DIR`` or ``data/cache``."""
+    folders = os.environ.get("COLLAPSE_DATA_DIR", "")
+    return [Path(f).expanduser() for f in folders.split(os.pathsep) if f] or [REPO_ROOT / "data" / "cache"]
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -172,7 +173,7 @@ def _wikitext2_from_hub(split: str, variant: str, name: str) -> str:
             f"data file {name!r} (sha256 {MANIFEST[name]}) is not available locally and the "
             f"Hugging Face hub could not be reached ({type(error).__name__}: {error}). "
             + HOW_TO_GET.format(data_dir=data_dirs()[0])
-            + " For WikiText-2 the tokenized variant ('tokens') is in ../shared/data."
+            + " Offline, data_variant='tokens' reads the tokenized WikiText-2, which has all three splits."
         ) from error
     return "".join(rows["text"])
 

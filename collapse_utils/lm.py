@@ -42,7 +42,7 @@ from .progress import progress_bar
 from .devices import pick_device
 from .lm_data import Blocks, check_block_size, drop_headings, encode_text, example_prompt, make_blocks, \
     ngram_stats, plain_text, resolve_variant, split_articles, train_tokenizer, load_tokenizer
-from .recursion import KeepReal, Policy, Replace, check_positive_int, parse_policy, policy_label, run_generations
+from .recursion import Generation, KeepReal, Policy, Replace, check_positive_int, parse_policy, policy_label, run_generations
 
 SCRATCH = lm_model.SCRATCH
 
@@ -337,14 +337,6 @@ def _load_array(path: Path) -> np.ndarray:
     return np.load(io.BytesIO(cache.read_verified(path)))
 
 
-@dataclass(frozen=True)
-class Generation:
-    """Handle of one fine-tuned model of a chain: generation ``number``, stored in ``folder``."""
-
-    folder: Path
-    number: int
-
-
 @dataclass
 class LMChain:
     """One chain as an :class:`~collapse_utils.recursion.Experiment` of the generational loop.
@@ -369,7 +361,7 @@ class LMChain:
             self._fit(data, folder, number, seed)
         if previous is not None and previous.number > 0 and not self.ctx.settings.keep_all_models:
             shutil.rmtree(previous.folder / "model", ignore_errors=True)
-        return Generation(folder, number)
+        return Generation(number, folder)
 
     def _fit(self, data: Blocks, folder: Path, number: int, seed: int) -> None:
         """Fine-tune the pre-trained model on ``data``, score it and store everything in ``folder``."""
@@ -379,7 +371,7 @@ class LMChain:
         model, history = self._train(data, folder, seed)
         info = {"valid_history": history, "best_epoch": int(np.argmin(history)) + 1,
                 "train_seconds": time.monotonic() - start, "fit_seed": seed}
-        model0 = model if number == 0 else self._model(Generation(self.root / "gen_00", 0))
+        model0 = model if number == 0 else self._model(Generation(0, self.root / "gen_00"))
         scored = data if number == 0 else data.written_by(number - 1)
         metrics, ppl, test_ppl = evaluate(ctx, model, model0, scored)
         if number > 0:
@@ -504,7 +496,7 @@ def run_all(run, progress: bool = True) -> LMResults:
     """Every chain of the run's settings (computed or loaded from the per-generation cache).
 
     With ``run.force`` the chains and the zero-shot score are recomputed; the tokenizer and the
-    pre-trained model stay cached (delete ``results/05_opt125m_wikitext2`` to redo them). Under
+    pre-trained model stay cached (delete ``results/05_lm_wikitext2`` to redo them). Under
     ``torchrun`` each process computes its share of the chains first (see :func:`share`).
     """
     todo = chains(run.settings)

@@ -27,7 +27,7 @@ import pandas as pd
 
 PROFILE_NAMES = ("smoke", "default", "paper")  # every notebook has these
 #: Profiles of single notebooks.
-EXTRA_PROFILES: dict[str, tuple[str, ...]] = {"05_opt125m_wikitext2": ("laptop", "colab")}
+EXTRA_PROFILES: dict[str, tuple[str, ...]] = {"05_lm_wikitext2": ("laptop", "colab")}
 
 #: Settings dataclass of each notebook, as "module:Class" (imported on demand).
 SETTINGS_CLASSES: dict[str, str] = {
@@ -35,7 +35,7 @@ SETTINGS_CLASSES: dict[str, str] = {
     "02_gaussian": "collapse_utils.gaussian:GaussianSettings",
     "03_gmm": "collapse_utils.gmm:GMMSettings",
     "04_vae_mnist": "collapse_utils.vae:VAESettings",
-    "05_opt125m_wikitext2": "collapse_utils.lm:LMSettings",
+    "05_lm_wikitext2": "collapse_utils.lm:LMSettings",
     "06_beyond": "collapse_utils.beyond:BeyondSettings",
 }
 
@@ -180,7 +180,7 @@ WHY: dict[str, dict[str, str]] = {
         "shown_generations": "every generation of the run",
         "n_threads": "one torch thread: the two CPU cores are shared with other jobs; on a GPU it does not matter",
     },
-    "05_opt125m_wikitext2": {
+    "05_lm_wikitext2": {
         "model_name": "facebook/opt-125m cannot be downloaded here and ten fine-tunings of 125M parameters do not fit "
                       "2 CPU cores: a small OPTForCausalLM (same class and code path) is pre-trained here instead",
         "vocab_size": "a byte-level BPE trained on the training split: OPT's 50k-token softmax would dominate the "
@@ -240,7 +240,7 @@ _REAL_WHY = {
     "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
 }
 #: Why the ``laptop`` and ``colab`` profiles of notebook 05 differ from the paper (complete, tested).
-PROFILE_WHY: dict[str, dict[str, dict[str, str]]] = {"05_opt125m_wikitext2": {
+PROFILE_WHY: dict[str, dict[str, dict[str, str]]] = {"05_lm_wikitext2": {
     "laptop": {**_REAL_WHY,
                "n_train_blocks": "sized from the measured CPU rates so that 20 models take about two hours on "
                                  "4 laptop cores (benchmarks/lm_throughput_cpu.txt)",
@@ -264,7 +264,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "02_gaussian": GAUSSIAN,
     "03_gmm": GMM,
     "04_vae_mnist": VAE,
-    "05_opt125m_wikitext2": LM,
+    "05_lm_wikitext2": LM,
     "06_beyond": BEYOND,
 }
 
@@ -310,12 +310,18 @@ def settings_class(notebook: str) -> type:
 
 
 def load_settings(notebook: str, profile: str, overrides: dict[str, Any] | None = None) -> Any:
-    """Settings of ``notebook`` under ``profile``, with ``overrides`` applied and validated."""
+    """Settings of ``notebook`` under ``profile``, with ``overrides`` applied and validated.
+
+    A profile lists the values that differ from the settings class's defaults, which *are* the
+    default profile (so ``LMSettings()`` and ``load_settings(..., "default")`` agree by construction).
+    """
     values = dict(PROFILES[check_notebook(notebook)][check_profile(profile, notebook)])
-    hints = typing.get_type_hints(settings_class(notebook))
+    cls = settings_class(notebook)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
     for key, value in (overrides or {}).items():
-        if key not in values:
-            raise ValueError(f"{notebook} has no setting {key!r}; its settings are: {', '.join(values)}")
+        if key not in names:
+            raise ValueError(f"{notebook} has no setting {key!r}; its settings are: {', '.join(names)}")
         values[key] = coerce(hints[key], value, key)
     return settings_class(notebook)(**values)
 
@@ -354,10 +360,18 @@ def as_dict(settings: Any) -> dict[str, Any]:
     return dataclasses.asdict(settings)
 
 
+def result_key(settings: Any) -> dict[str, Any]:
+    """The settings that cached results depend on: every field except those that the settings class
+    declares in its ``UNKEYED`` mapping (setting name -> why it changes no cached number). This is
+    the one declaration of what a computation depends on; a test checks that it names real fields."""
+    unkeyed = getattr(type(settings), "UNKEYED", {})
+    return {name: value for name, value in as_dict(settings).items() if name not in unkeyed}
+
+
 def settings_table(notebook: str, profile: str = "default", overrides: dict[str, Any] | None = None) -> pd.DataFrame:
     """Every setting of ``notebook``: its type, its value in this run, the paper's value and why they differ."""
     settings = load_settings(notebook, profile, overrides)
-    paper = PROFILES[notebook]["paper"]
+    paper = as_dict(load_settings(notebook, "paper"))
     hints, why = typing.get_type_hints(type(settings)), reasons(notebook, profile)
     rows = []
     for name, value in as_dict(settings).items():

@@ -33,6 +33,15 @@ from .cache import load_pickle, save_pickle
 from .progress import progress_bar
 
 
+@dataclass(frozen=True)
+class Generation:
+    """Handle of one trained model of a chain whose models live on disk (the VAE and the language model):
+    its generation ``number`` and, where each generation has a folder of its own, that ``folder``."""
+
+    number: int
+    folder: Path | None = None
+
+
 class Experiment(Protocol):
     """What the generational loop needs from an experiment (batched over chains)."""
 
@@ -152,7 +161,9 @@ def parse_policy(text: str) -> Policy:
         try:
             fraction = float(arg or "0.1")
         except ValueError:
-            raise ValueError(f"bad keep_real fraction in {text!r}: expected a number in [0, 1]") from None
+            fraction = float("nan")
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"bad keep_real fraction in {text!r}: expected a number in (0, 1], such as keep_real:0.1")
         return KeepReal(fraction)
     raise ValueError(f"unknown data policy {text!r}; use 'replace', 'accumulate' or 'keep_real:FRACTION'")
 

@@ -17,7 +17,7 @@ from collapse_utils import data, lm, lm_data, lm_model
 from collapse_utils.recursion import KeepReal, Replace
 from collapse_utils.run import start_run
 
-NOTEBOOK = "05_opt125m_wikitext2"
+NOTEBOOK = "05_lm_wikitext2"
 pytestmark = pytest.mark.usefixtures("offline_one_thread")
 CPU = torch.device("cpu")
 TEXT = "".join(f"The {w} of line {i} is not the {w} of line {i + 1} .\n" for i, w in

@@ -17,7 +17,7 @@ from collapse_utils import budget, cli, devices, lm, lm_model, profiles
 from collapse_utils.profiles import PROFILES, load_settings, settings_table
 from collapse_utils.run import start_run
 
-NOTEBOOK = "05_opt125m_wikitext2"
+NOTEBOOK = "05_lm_wikitext2"
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ("laptop", "colab")
 pytestmark = pytest.mark.usefixtures("offline_one_thread")
@@ -122,7 +122,7 @@ def test_readme_states_each_real_profile_with_its_estimate_and_command():
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("#### Running the real OPT-125m"):]
     for profile in REAL + ("paper",):
-        assert f"collapse-utils run 05_opt125m_wikitext2 --profile {profile}" in section
+        assert f"collapse-utils run 05_lm_wikitext2 --profile {profile}" in section
         assert budget.estimate_note(profile).split(":")[0] in section, profile
         settings = load_settings(NOTEBOOK, profile)
         row = next(line for line in section.splitlines() if line.startswith(f"| `{profile}` |"))
