@@ -6,10 +6,14 @@
   in M. Wald's identity gives E[time] = (ln(1/t) + E[overshoot]) / |a(M)|, so ln(t) / a(M) is a
   lower bound; Lorden's bound on the overshoot gives an upper one.
 - How much real data is enough? The share of real data kept in every training set, swept from 0
-  to 1, against the variance and the W2 distance after many generations. Linearised around the kept
-  real subset (K = fM points), log var fluctuates with stationary variance 2(1-f)/(f(2-f)M) ≈ 1/(fM)
-  around that subset's own log sample variance, whose variance is psi'((K-1)/2) ≈ 2/(fM): the error
-  is of order 1/(fM) (:func:`keep_real_log_var_variance`).
+  to 1, against the variance and the W2 distance after many generations. Two statistics, two laws
+  (:func:`keep_real_log_var_variance`, :func:`keep_real_fluctuation_variance`): with a *fixed* kept
+  subset (K = fM points drawn once per chain, as in this sweep), log var fluctuates *within a chain*
+  with stationary variance 2(1-f)/(f(2-f)M) ≈ 1/(fM) around the subset's own log sample variance,
+  which varies *across chains* with psi'((K-1)/2) ≈ 2/(fM): across chains the variance of log var
+  is their sum, ≈ 3/(fM). With the subset *redrawn* every generation (the authors' language-model
+  code) the anchor is the whole real sample, psi'((M-1)/2) ≈ 2/M across chains, and the redraws add
+  to the fluctuation: 2(1-f²)/(f(2-f)M) + psi'((M-1)/2) ≈ 1/(fM) + 2/M across chains.
 """
 
 from __future__ import annotations
@@ -46,12 +50,27 @@ def lorden_upper_bound(m: int, threshold: float, estimator: str = "mle") -> floa
     return float((-np.log(threshold) + second / mean) / mean - 1)
 
 
-def keep_real_log_var_variance(m: int, fraction: float | np.ndarray) -> np.ndarray:
-    """Variance over chains of log var in the stationary regime of keep-real (MLE, share f of M kept):
-    psi'((fM - 1)/2) from the kept subset's own sample variance plus 2(1-f)/(f(2-f)M) ≈ 1/(fM) from the
-    fluctuation around it (linearised: x' = (1-f) x + (1-f) eps, Var eps = 2/((1-f)M)). Needs fM >= 5."""
+def keep_real_log_var_variance(m: int, fraction: float | np.ndarray, redraw: bool = False) -> np.ndarray:
+    """Variance *across chains* of log var in the stationary regime of keep-real (MLE, share f of M kept).
+
+    Fixed subset: psi'((fM - 1)/2) from the kept subset's own sample variance (the anchor, different in
+    every chain) plus the fluctuation around it, :func:`keep_real_fluctuation_variance`; ≈ 3/(fM) for
+    small f. Redrawn subset: the anchor is the whole real sample, psi'((M - 1)/2), plus the fluctuation
+    with the redraws' noise; ≈ 1/(fM) + 2/M. First-order (linearised) laws: within 10 % of simulation
+    from fM = 10 kept points on (tests/test_beyond.py); needs fM >= 5."""
     f = np.asarray(fraction, dtype=float)
-    return polygamma(1, (f * m - 1) / 2) + 2 * (1 - f) / (f * (2 - f) * m)
+    anchor = polygamma(1, (m - 1) / 2) if redraw else polygamma(1, (f * m - 1) / 2)
+    return anchor + keep_real_fluctuation_variance(m, f, redraw)
+
+
+def keep_real_fluctuation_variance(m: int, fraction: float | np.ndarray, redraw: bool = False) -> np.ndarray:
+    """Stationary variance of log var *within one chain* around its anchor under keep-real (MLE).
+
+    Linearised, x' = f a + (1-f)(x + eps) with Var eps = 2/((1-f)M) from the synthetic part and a the
+    kept subset's log sample variance: fixed (a constant), Var x = 2(1-f)/(f(2-f)M) ≈ 1/(fM); redrawn
+    (Var a ≈ 2(1-f)/(fM) around the real sample's own value), Var x = 2(1-f²)/(f(2-f)M) ≈ 1/(fM)."""
+    f = np.asarray(fraction, dtype=float)
+    return 2 * (1 - f) * ((1 + f) if redraw else 1) / (f * (2 - f) * m)
 
 
 def variance_collapse_times(m: int, threshold: float, n_runs: int, rng: np.random.Generator,
@@ -137,8 +156,9 @@ def keep_real_sweep(settings: BeyondSettings, rng_for: Callable[..., np.random.G
     """Final-generation variance and W2 per chain for every keep-real fraction (MLE, M = sweep_m)."""
     frames = []
     for fraction in settings.fractions:
+        policy = f"keep_real:{fraction}" if fraction > 0 else "replace"  # keeping none is replace, draw for draw
         frame = simulate(settings.sweep_m, settings.sweep_generations, settings.sweep_runs,
-                         f"keep_real:{fraction}", rng_for("sweep", fraction), record=[settings.sweep_generations],
+                         policy, rng_for("sweep", fraction), record=[settings.sweep_generations],
                          progress=False)
         frames.append(frame.assign(fraction=fraction))
     return pd.concat(frames, ignore_index=True)
