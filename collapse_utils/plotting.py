@@ -1,12 +1,12 @@
-"""One plotting style for every figure, band plots over chains, and saving figures with provenance."""
+"""Presentation shared by every experiment: one plotting style, band plots (over chains or over runs), the
+long-format frames of plotted numbers, and saving figures with provenance. Nothing here enters a cache key."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -56,14 +56,37 @@ def quantile_bands(frame: pd.DataFrame, value: str, by: list[str], low: float = 
     }).reset_index()
 
 
-def band_plot(ax: plt.Axes, bands: pd.DataFrame, x: str, label: str | None = None,
-              color: Any = None, alpha: float = 0.2) -> None:
-    """Median line with a shaded quantile band (columns ``median``, ``low``, ``high``)."""
-    line, = ax.plot(bands[x], bands["median"], label=label, color=color, lw=1.6)
-    ax.fill_between(bands[x], bands["low"], bands["high"], color=line.get_color(), alpha=alpha, lw=0)
+def long_bands(frame: pd.DataFrame, metric: str, keys: Sequence[str],
+               statistics: Sequence[str] = ("median", "low", "high", "mean")) -> pd.DataFrame:
+    """Median, 5 % and 95 % quantiles and mean of ``metric`` over chains per group of ``keys``, in long format
+    (columns ``keys``, ``metric``, ``statistic``, ``value``; only the ``statistics`` asked for): the numbers a
+    band figure plots, for ``run.save_figure(..., data=...)``."""
+    keys = list(keys)
+    bands = quantile_bands(frame, metric, keys)
+    bands["mean"] = frame.groupby(keys, sort=True)[metric].mean().to_numpy()
+    long = bands.melt(id_vars=keys, value_vars=list(statistics), var_name="statistic", value_name="value")
+    long.insert(len(keys), "metric", metric)
+    return long
 
 
-def log_generations(n_generations: int, n_points: int = 120) -> np.ndarray:
-    """About ``n_points`` generations 0..n, dense at the start, spaced evenly on a log axis."""
-    grid = np.unique(np.round(np.geomspace(1, n_generations, n_points)).astype(int))
-    return np.concatenate([[0], grid])
+def over_runs(frame: pd.DataFrame, value: str, by: Sequence[str]) -> pd.DataFrame:
+    """Mean, standard deviation, min, max and number of runs of ``value`` per group of ``by`` (for experiments
+    with a few runs, where quantile bands would mean little), with ``sd_low``/``sd_high`` = mean ∓ 1 sd (0 for
+    one run); draw either band with :func:`band_plot` (``center="mean"``, ``low="min"``, ``high="max"``)."""
+    stats = frame.groupby(list(by), sort=False)[value].agg(["mean", "std", "min", "max", "count"]).reset_index()
+    spread = stats["std"].fillna(0.0)
+    return stats.assign(sd_low=stats["mean"] - spread, sd_high=stats["mean"] + spread)
+
+
+def band_plot(ax: plt.Axes, bands: pd.DataFrame, x: str, label: str | None = None, color: Any = None,
+              alpha: float = 0.2, center: str = "median", low: str = "low", high: str = "high",
+              lw: float | None = 1.6, **line: Any) -> plt.Line2D:
+    """A line through column ``center`` with a shaded band between columns ``low`` and ``high`` (by default
+    the median and quantile band of :func:`quantile_bands`); ``line`` goes to ``ax.plot`` (marker, linestyle).
+    The one band plot of the project: over chains (quantiles) or over runs (:func:`over_runs`)."""
+    if lw is not None:
+        line["lw"] = lw
+    drawn, = ax.plot(bands[x], bands[center], label=label, color=color, **line)
+    ax.fill_between(bands[x], bands[low], bands[high], color=drawn.get_color(), alpha=alpha, lw=0)
+    return drawn
+

@@ -8,6 +8,7 @@ from scipy import stats
 from scipy.special import polygamma
 
 from collapse_utils import gaussian as g
+from collapse_utils import gaussian_figures as gf
 from collapse_utils.recursion import KeepReal, run_generations
 
 KS_ALPHA = 1e-3  # fixed seeds: a failure means the two laws differ, not bad luck
@@ -184,7 +185,7 @@ def test_figures_plot_whatever_policies_and_estimators_a_run_has(policies, estim
     frame = g.simulate_settings(settings, lambda *key: np.random.default_rng(abs(hash(key)) % 2**32), tmp_path,
                                 progress=False)
     for metric in ("var", "w2"):
-        fig, data = g.plot_metric_bands(frame, metric, metric)
+        fig, data = gf.plot_metric_bands(frame, metric, metric)
         assert len(fig.axes) == len(estimators) * 2
         medians = data[(data["statistic"] == "median") & (data["metric"] == metric)]
         expected = frame.groupby(["estimator", "m", "policy", "generation"])[metric].median()
@@ -192,13 +193,13 @@ def test_figures_plot_whatever_policies_and_estimators_a_run_has(policies, estim
                                    .sort_index(), expected.sort_index())
         theory = data[data["statistic"].str.startswith("theory")]
         assert theory.empty != ("replace" in policies)
-    fig, data = g.plot_single_chains(frame[frame["policy"] == frame["policy"].iloc[0]])
+    fig, data = gf.plot_single_chains(frame[frame["policy"] == frame["policy"].iloc[0]])
     assert set(data["metric"]) == {"abs_mean_error", "abs_sd_error"}
     if "replace" in policies:
-        fig, data = g.plot_estimators(frame)
+        fig, data = gf.plot_estimators(frame)
         mean = data[(data["statistic"] == "mean") & (data["generation"] == 10) & (data["m"] == 20)]["value"]
         assert mean.iloc[0] == pytest.approx(frame[(frame["policy"] == "replace") & (frame["generation"] == 10)
                                                    & (frame["m"] == 20) & (frame["estimator"] == estimators[0])]["var"].mean())
     else:
         with pytest.raises(ValueError, match="needs the 'replace' policy"):
-            g.plot_estimators(frame)
+            gf.plot_estimators(frame)

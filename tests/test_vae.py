@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from collapse_utils import data, devices, vae
+from collapse_utils import vae_figures as vf
 from collapse_utils.paths import REPO_ROOT
 from collapse_utils import mnist_classifier as mc
 from collapse_utils.profiles import VAE as VAE_PROFILES
@@ -431,12 +432,12 @@ def synthetic_metrics() -> pd.DataFrame:
 
 def test_paper_reference_is_in_our_numbering_and_comparison_table():
     """The authors' five values are our generations 1-5 (their list starts at the first VAE trained on generated images)."""
-    reference = vae.paper_reference()
+    reference = vf.paper_reference()
     assert list(reference["generation"]) == [1, 2, 3, 4, 5]
     assert list(reference["mean"]) == [0.688, 0.603, 0.534, 0.483, 0.443]
     assert (reference["min"] <= reference["mean"]).all() and (reference["mean"] <= reference["max"]).all()
-    assert vae.paper_value("train_loss_final") == 99
-    table = vae.compare_with_paper(synthetic_metrics(), reference)
+    assert vf.paper_value("train_loss_final") == 99
+    table = vf.compare_with_paper(synthetic_metrics(), reference)
     row = table[table["generation"] == 4].iloc[0]
     assert (row["min"], row["max"], row["paper mean"]) == (0.46, 0.47, 0.483)
     assert table["paper mean"].isna().sum() == 1  # generation 0: no value from the authors
@@ -455,7 +456,7 @@ def test_plots_build_from_frames_and_return_their_numbers():
                             "value": np.random.default_rng(1).normal(size=200)})
     real = {"class_entropy": 3.3, "predictive_entropy": 0.1, "frechet": 0.5}
     columns = ["panel", "series", "generation", "x", "statistic", "value"]
-    fig, data = vae.plot_latents(latents, metrics, [0, 4], vae.paper_reference())
+    fig, data = vf.plot_latents(latents, metrics, [0, 4], vf.paper_reference())
     assert len(fig.axes) == 3 and list(data.columns) == columns
     ours = data.query("panel == 'latent_std' and series == 'replace' and statistic == 'mean'")
     assert np.allclose(ours["value"], metrics.groupby("generation")["latent_std"].mean())
@@ -463,18 +464,18 @@ def test_plots_build_from_frames_and_return_their_numbers():
     assert list(authors["generation"]) == [1, 2, 3, 4, 5]
     density = data.query("panel == 'density' and generation == 4")
     assert np.sum(density["value"]) * 0.1 == pytest.approx(1.0)  # bins of width 0.1, all values inside
-    fig, data = vae.plot_classifier(metrics, real)
+    fig, data = vf.plot_classifier(metrics, real)
     assert len(fig.axes) == 5  # four panels and a colour bar
     assert data.query("panel == 'frechet' and series == 'real images'")["value"].item() == 0.5
     fractions = data.query("panel == 'class_fraction'").groupby("generation")["value"].sum()
     assert np.allclose(fractions, 1.0)
     test_loss = pd.DataFrame({"run": [0, 1], "test_loss": [110.0, 112.0]})
-    fig, data = vae.plot_training(synthetic_models(metrics), test_loss, 99.0)
+    fig, data = vf.plot_training(synthetic_models(metrics), test_loss, 99.0)
     assert data.query("panel == 'generation0_loss' and series == 'training'")["value"].tolist() == [200.0, 120.5]
     assert data.query("panel == 'final_loss' and statistic == 'max' and generation == 4")["value"].item() == 161.0
     grids = {("replace", g): np.full((224, 224), 0.25) for g in (0, 4)}
     grids[("replace", 4)][0, :10] = 0.0
-    fig, data = vae.plot_grids(grids)
+    fig, data = vf.plot_grids(grids)
     assert len(fig.axes) == 2 and len(data) == 2 * 224 * 224 - 10 and (data["level"] == 64).all()
     assert data.query("generation == 4")["pixel"].min() == 10  # zero pixels are left out
     plt.close("all")
@@ -484,7 +485,7 @@ def test_summary_is_computed_from_the_results():
     metrics = synthetic_metrics()
     test_loss = pd.DataFrame({"run": [0, 1], "test_loss": [110.0, 112.0]})
     real = {"class_entropy": 3.3, "predictive_entropy": 0.1, "frechet": 0.5}
-    text = vae.summary_markdown(metrics, synthetic_models(metrics), test_loss, vae.paper_reference(), real, 99.0)
+    text = vf.summary_markdown(metrics, synthetic_models(metrics), test_loss, vf.paper_reference(), real, 99.0)
     assert "0.705 → 0.645 → 0.585 → 0.525 → 0.465" in text and "in 2 of 2 runs" in text
     assert "gap of 21.5 nats" in text and "120.5 nats per image" in text and "111.0 on the real test images" in text
     assert "rising at 4 of 4 generations" in text and "falling at 4 of 4" in text and "rising at 4 of 4 (floor" in text
@@ -502,10 +503,10 @@ def vae_claims() -> pd.DataFrame:
 
 def test_authors_values_in_the_claims_are_those_of_the_reference_table():
     claims = vae_claims()
-    reference = vae.paper_reference().set_index("generation")["mean"]
+    reference = vf.paper_reference().set_index("generation")["mean"]
     for generation, value in reference.items():
         assert float(claims.loc[f"vae_latent_std_gen{generation}", "paper_value"]) == value
-    assert float(claims.loc["vae_train_loss_gen0", "paper_value"]) == vae.paper_value("train_loss_final")
+    assert float(claims.loc["vae_train_loss_gen0", "paper_value"]) == vf.paper_value("train_loss_final")
     ratio = float(claims.loc["vae_latent_std_ratio_gen5_gen1", "paper_value"])
     assert ratio == pytest.approx(reference[5] / reference[1], abs=5e-5)  # written with 4 decimals
 
