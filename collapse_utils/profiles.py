@@ -369,7 +369,11 @@ def result_key(settings: Any) -> dict[str, Any]:
 
 
 def settings_table(notebook: str, profile: str = "default", overrides: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Every setting of ``notebook``: its type, its value in this run, the paper's value and why they differ."""
+    """Every setting of ``notebook``: its type, its value in this run, its value in the project's ``paper``
+    profile and why they differ. The ``paper profile`` column is the paper's setting wherever the paper states
+    one; where the paper ran fewer chains or runs (one chain per setting in the Gaussian and GMM figures,
+    5 VAE runs) the paper profile runs more, and the notebooks' prose and the README's "Paper vs this
+    replication" table give the paper's own numbers."""
     settings = load_settings(notebook, profile, overrides)
     paper = as_dict(load_settings(notebook, "paper"))
     hints, why = typing.get_type_hints(type(settings)), reasons(notebook, profile)
@@ -377,7 +381,7 @@ def settings_table(notebook: str, profile: str = "default", overrides: dict[str,
     for name, value in as_dict(settings).items():
         same = value == paper[name]
         rows.append({"setting": name, "type": _type_name(hints.get(name)), "this run": show_value(value),
-                     "paper": show_value(paper[name]), "why": "same" if same else why.get(name, "")})
+                     "paper profile": show_value(paper[name]), "why": "same" if same else why.get(name, "")})
     return pd.DataFrame(rows).set_index("setting")
 
 
