@@ -18,7 +18,7 @@ def plot_collapse_times(table: pd.DataFrame, threshold: float) -> tuple[plt.Figu
     ax.fill_between(table["m"], table["low"], table["high"], alpha=0.2, lw=0, label="5–95% of chains")
     ax.plot(table["m"], table["median"], "o-", ms=4, label="median")
     ax.errorbar(table["m"], table["mean"], yerr=2 * table["sem"], fmt="s", ms=3, capsize=2, label="mean ± 2 s.e.")
-    ax.plot(table["m"], table["wald"], "k--", lw=1, label=r"lower bound on the mean, $\ln t/a(M)$ (Wald)")
+    ax.plot(table["m"], table["wald"], "k--", lw=1, label=r"lower bound on the mean, $\ln t/a(M) - 1$ (Wald)")
     ax.plot(table["m"], table["lorden"], "k:", lw=1, label="upper bound on the mean (Lorden)")
     ax.set(xscale="log", yscale="log", xlabel="sample size M",
            ylabel=f"generations until variance < {threshold:g}")
@@ -29,7 +29,8 @@ def plot_collapse_times(table: pd.DataFrame, threshold: float) -> tuple[plt.Figu
 
 
 def plot_keep_real_sweep(frame: pd.DataFrame) -> tuple[plt.Figure, pd.DataFrame]:
-    """Median variance, variance over chains of log variance (with the 1/(fM) law) and median W2 after
+    """Median variance, variance across chains of log variance (with the fixed-subset law ≈ 3/(fM) and the
+    size 1/(fM) of its within-chain fluctuation alone) and median W2 after
     the last generation against the share f of real data kept; also the plotted numbers (long format)."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
     shown = frame.assign(share=frame["fraction"].clip(lower=1e-3), log_var=np.log(frame["var"]))
