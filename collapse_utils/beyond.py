@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -99,7 +99,10 @@ def variance_collapse_times(m: int, threshold: float, n_runs: int, rng: np.rando
 
 @dataclass(frozen=True)
 class BeyondSettings:
-    """Settings of notebook 06."""
+    """Settings of notebook 06; the defaults are the default profile (``profiles.BEYOND``)."""
+
+    #: Settings that change no cached number (setting -> why); every other setting keys the results.
+    UNKEYED: ClassVar[dict[str, str]] = {}
 
     sample_sizes: list[int] = field(default_factory=lambda: [10, 30, 100, 300, 1000, 3000, 10000])
     threshold: float = 0.5

@@ -13,6 +13,7 @@ take a lock per result folder (:func:`lock`): the second waits, then loads what 
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import io
 import json
@@ -23,7 +24,7 @@ import tempfile
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 import pandas as pd
 from filelock import FileLock
@@ -203,12 +204,37 @@ def lock(folder: Path) -> Iterator[None]:
         yield
 
 
+def clear(folder: Path, keep: Iterable[str] = ()) -> None:
+    """Forget what is cached in ``folder``: result files and their records, checkpoints, stored models, at
+    any depth, except lock files and the top-level files named in ``keep``. This is what ``--force``
+    means, in one place for every experiment (results through :func:`cached_frame`, the VAE's model
+    store, the classifier; the language model's chains can use it too). Lock files stay, so that a
+    concurrent run waiting on one is not left holding a lock nobody else sees; hold the folder's
+    :func:`lock` while clearing when other runs may be using it."""
+    if not folder.exists():
+        return
+    kept = {folder / name for name in keep}
+    for root, folders, files in os.walk(folder, topdown=False):
+        for name in files:
+            path = Path(root, name)
+            if name != ".lock" and path not in kept:
+                path.unlink(missing_ok=True)
+        for name in folders:
+            with contextlib.suppress(OSError):  # still holds a lock file
+                Path(root, name).rmdir()
+
+
 def cached_frame(path: Path, compute: Callable[[], pd.DataFrame], force: bool = False) -> tuple[pd.DataFrame, bool]:
     """Load the frame at ``path`` or compute and save it; returns (frame, loaded_from_cache).
 
-    Holds the folder's lock, so a concurrent run of the same result waits and then loads it.
+    Holds the folder's lock, so a concurrent run of the same result waits and then loads it. ``force``
+    first clears (:func:`clear`) the folder's checkpoints and other work in progress (its subfolders), then computes
+    anew; the result and its records are replaced atomically once the new result exists, so a forced run
+    that fails keeps them.
     """
     with lock(path.parent):
+        if force:
+            clear(path.parent, keep=[p.name for p in path.parent.iterdir() if p.is_file()])
         frame = None if force else load_frame(path)
         if frame is not None:
             return frame, True

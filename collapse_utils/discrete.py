@@ -13,7 +13,7 @@ diffusion approximation t(p) ~ -2M [p ln p + (1-p) ln(1-p)] is the large-M limit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -144,15 +144,18 @@ def absorption_table(cases: Sequence[tuple[int, float]], n_runs: int, rng: np.ra
 
 @dataclass(frozen=True)
 class DiscreteSettings:
-    """Settings of notebook 01."""
+    """Settings of notebook 01; the defaults are the default profile (``profiles.DISCRETE``)."""
+
+    #: Settings that change no cached number (setting -> why); every other setting keys the results.
+    UNKEYED: ClassVar[dict[str, str]] = {}
 
     sample_sizes: list[int] = field(default_factory=lambda: [10, 20, 50, 100, 200, 500, 1000])
     n_runs: int = 2000
-    p_grid: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5])
+    p_grid: list[float] = field(default_factory=lambda: [0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5])
     p_grid_m: int = 100
     n_categories: int = 20
     tail_n_samples: int = 1000
-    tail_generations: int = 2000
+    tail_generations: int = 3000
     tail_runs: int = 500
 
     def __post_init__(self) -> None:

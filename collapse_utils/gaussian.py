@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -154,7 +154,11 @@ def wasserstein2_sq(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GaussianSettings:
-    """Settings of notebook 02: sample sizes M, generations, chains, data policies, simulator."""
+    """Settings of notebook 02: sample sizes M, generations, chains, data policies, simulator. The defaults are
+    the default profile (``profiles.GAUSSIAN``)."""
+
+    #: Settings that change no cached number (setting -> why); every other setting keys the results.
+    UNKEYED: ClassVar[dict[str, str]] = {}
 
     sample_sizes: list[int] = field(default_factory=lambda: [100, 500, 1000, 10000])
     n_generations: int = 1000

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Sequence
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -459,16 +459,19 @@ class Condition(NamedTuple):
 
 @dataclass(frozen=True)
 class GMMSettings:
-    """Settings of notebook 03_gmm (validated on creation; see ``profiles.GMM``)."""
+    """Settings of notebook 03_gmm (validated on creation); the defaults are the default profile (``profiles.GMM``)."""
 
-    sample_sizes: list[int]  # N of the Replace chains, one line per N
-    n_generations: int  # generations after generation 0 (the paper: 2050)
-    n_runs: int  # independent chains per condition (bands over chains)
+    #: Settings that change no cached number (setting -> why); every other setting keys the results.
+    UNKEYED: ClassVar[dict[str, str]] = {}
+
+    sample_sizes: list[int] = field(default_factory=lambda: [500, 1000, 10000])  # N of the Replace chains, one line per N
+    n_generations: int = 2050  # generations after generation 0 (the paper: 2050)
+    n_runs: int = 16  # independent chains per condition (bands over chains)
     n_real: int = 1000  # real points per chain, from a 2-D standard normal
     n_components: int = 2
     policies: list[str] = field(default_factory=lambda: ["keep_real:0.1", "accumulate"])  # beside replace
     focus_sample_size: int = 1000  # N of the snapshots and of the policy comparison
-    accumulate_generations: int = 200  # Accumulate's pool grows by N each generation: fewer generations
+    accumulate_generations: int = 100  # Accumulate's pool grows by N each generation: fewer generations
     shown_generations: list[int] = field(default_factory=lambda: [0, 50, 100, 150, 200, 350, 2000])
     tol: float = 1e-5
     max_iter: int = 2000
@@ -476,7 +479,7 @@ class GMMSettings:
     warm_start: bool = False  # False: a fresh k-means start every generation (the authors' procedure)
     warm_start_ablation: bool = True  # also run Replace and keep_real with the other start, side by side
     reg_covar_sweep: list[float] = field(default_factory=lambda: [1e-9])  # other reg_covar values, Replace only
-    reg_covar_sweep_sizes: list[int] = field(default_factory=lambda: [500, 1000])  # the N of that sweep
+    reg_covar_sweep_sizes: list[int] = field(default_factory=lambda: [500])  # the N of that sweep
     n_threads: int = 1  # BLAS/OpenMP threads
 
     def __post_init__(self) -> None:

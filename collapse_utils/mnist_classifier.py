@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .cache import load_or_report, save_verified, store_dir
+from .cache import clear, load_or_report, save_verified, store_dir
 
 N_CLASSES = 10
 FEATURE_DIM = 128
@@ -107,10 +107,12 @@ def load_or_train(folder: Path, train: tuple[np.ndarray, np.ndarray], test: tupl
     The record holds the test accuracy, the training size, epochs, seed and training seconds.
     """
     weights, record_path = folder / "classifier.pt", folder / "classifier.json"
+    if force:
+        clear(folder)
     model = Classifier().to(device)
-    state = None if force else load_or_report(weights, lambda content: torch.load(
-        io.BytesIO(content), map_location=device, weights_only=True))
-    record = None if force else load_or_report(record_path, json.loads)
+    state = load_or_report(weights, lambda content: torch.load(io.BytesIO(content), map_location=device,
+                                                               weights_only=True))
+    record = load_or_report(record_path, json.loads)
     if state is not None and record is not None:
         model.load_state_dict(state)
         return model.eval(), record

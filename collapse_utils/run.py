@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from . import cache, plotting
-from .profiles import SETTINGS_CLASSES, as_dict, check_seed, load_settings
-from .provenance import provenance_record, write_sidecar
+from .profiles import SETTINGS_CLASSES, as_dict, check_seed, load_settings, result_key
+from .provenance import provenance_record
+
+SIDECAR = "result.json"  # provenance of a cached result, beside its result.parquet
 
 
 def _key_int(key: Any) -> int:
@@ -54,44 +57,53 @@ class Run:
                                  time.monotonic() - self.started, **extra)
 
     def result_dir(self, name: str, **key: Any) -> Path:
-        """Cache folder for result ``name``; the hash covers the settings, the seed, ``key`` and the code."""
-        spec = {"settings": as_dict(self.settings), "seed": self.seed, "name": name, **key}
+        """Cache folder for result ``name``; the hash covers the settings that results depend on
+        (:func:`~collapse_utils.profiles.result_key`: all but the settings class's ``UNKEYED``), the seed,
+        ``key`` and the code."""
+        spec = {"settings": result_key(self.settings), "seed": self.seed, "name": name, **key}
         return cache.store_dir(f"{self.notebook}/{self.profile}", spec, self.code) / name
 
     def cached(self, name: str, compute: Callable[[Path], pd.DataFrame], **key: Any) -> pd.DataFrame:
         """Load result ``name`` or compute it as ``compute(work_dir)`` and save it atomically.
 
         ``work_dir`` is where ``compute`` may keep checkpoints so that an interrupted run resumes;
-        it is deleted once the result is saved, and before computing when the run is forced. A
-        provenance sidecar ``result.json`` (with the commit and code version that computed it) is
-        written beside ``result.parquet``; figures saved later list the results they rest on.
+        it is deleted once the result is saved. A forced run clears the folder first
+        (:func:`collapse_utils.cache.clear`). A provenance sidecar ``result.json`` (with the commit and
+        code version that computed it) is written beside ``result.parquet``, with its checksum; one found
+        damaged is reported in one line and rewritten. Figures saved later list the results they rest on.
         """
         folder = self.result_dir(name, **key)
         work_dir = folder / "checkpoints"
-        start = time.monotonic()
+        start, written = time.monotonic(), []
 
         def compute_fresh() -> pd.DataFrame:
-            if self.force:
-                shutil.rmtree(work_dir, ignore_errors=True)
             frame = compute(work_dir)
-            record = self.provenance(result=name, key=key, code_version=cache.code_version(*self.code),
-                                     compute_seconds=time.monotonic() - start)
-            write_sidecar(folder / "result.parquet", record)
+            written.append(self._write_sidecar(folder, name, key, compute_seconds=time.monotonic() - start))
             return frame
 
         frame, _ = cache.cached_frame(folder / "result.parquet", compute_fresh, self.force)
         shutil.rmtree(work_dir, ignore_errors=True)
-        self._note_result(folder / "result.json")
-        return frame
-
-    def _note_result(self, sidecar: Path) -> None:
-        try:
-            record = json.loads(sidecar.read_text())
-        except (OSError, ValueError):
-            record = {}
-        self.results.append({"result": str(sidecar.parent.relative_to(cache.results_dir())),
+        record = written[0] if written else self._read_sidecar(folder, name, key)
+        self.results.append({"result": str(folder.relative_to(cache.results_dir())),
                              "git_commit": record.get("git_commit", "unknown"),
                              "code_version": record.get("code_version", "unknown")})
+        return frame
+
+    def _write_sidecar(self, folder: Path, name: str, key: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        record = self.provenance(result=name, key=key, code_version=cache.code_version(*self.code), **extra)
+        cache.save_verified(folder / SIDECAR, (json.dumps(record, indent=2, default=str) + "\n").encode())
+        return record
+
+    def _read_sidecar(self, folder: Path, name: str, key: dict[str, Any]) -> dict[str, Any]:
+        """The provenance of a cached result; a missing or damaged sidecar is reported in one line and
+        rewritten from what is known now (the code version is the one the result's key was built with)."""
+        path = folder / SIDECAR
+        try:
+            return json.loads(cache.read_verified(path))
+        except (OSError, ValueError) as error:
+            reason = error if isinstance(error, cache.CorruptFileError) else f"{path} cannot be read ({type(error).__name__})"
+            print(f"cache: {reason}; rewriting it", file=sys.stderr)
+            return self._write_sidecar(folder, name, key, compute_seconds=None, sidecar_rewritten=True)
 
     def save_figure(self, fig: plt.Figure, name: str, data: pd.DataFrame | None = None) -> None:
         """Save ``fig`` as ``figures/<notebook>_<name>.{png,pdf}``, ``data`` (the plotted numbers, long

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import io
 import math
-import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,9 +35,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import mnist_classifier as mc
-from .cache import CorruptFileError, load_or_report, load_pickle, lock, save_verified, store_dir
+from .cache import CorruptFileError, clear, load_or_report, load_pickle, lock, save_verified, store_dir
 from .data import load_mnist
 from .devices import pick_device
+from .profiles import result_key
 from .recursion import Generation, Policy, check_positive_int, parse_policy, policy_label, run_generations
 
 if TYPE_CHECKING:
@@ -51,25 +51,45 @@ IMAGE_SHAPE = (1, 28, 28)
 
 @dataclass(frozen=True)
 class VAESettings:
-    """Settings of notebook 04 (see the paper-vs-default table there). Validated on creation."""
+    """Settings of notebook 04 (see the paper-vs-default table there); the defaults are the default profile
+    (``profiles.VAE``). Validated on creation."""
 
-    n_generations: int
-    n_runs: int
-    policies: list[str]
-    epochs: int
-    images_per_epoch: int
-    train_size: int
-    n_eval: int
-    shown_generations: list[int]
-    classifier_epochs: int
-    classifier_train_size: int
+    #: Settings that change no cached number (setting -> why); every other setting keys the results.
+    UNKEYED: ClassVar[dict[str, str]] = {
+        "shown_generations": "which generations the digit grids and latent densities show: drawn from the stored "
+                             "models at every run, never cached",
+    }
+    #: Settings that change no trained VAE (setting -> why): the model store (:func:`models_folder`) keys on all
+    #: the others, so more runs, policies or generations, or other evaluation settings, reuse every trained model.
+    MODEL_STORE_UNKEYED: ClassVar[dict[str, str]] = {
+        "n_generations": "a chain's generation g does not depend on how many follow it: more generations extend it",
+        "n_runs": "run r has a folder of its own (run_XX) and its own random stream",
+        "policies": "each policy's chain has a folder of its own, named by the policy",
+        "n_eval": "evaluation only: images generated to compute the metrics",
+        "classifier_epochs": "evaluation only: the classifier that scores generated digits",
+        "classifier_train_size": "evaluation only: the classifier that scores generated digits",
+        "n_reference": "evaluation only: real test images the metrics compare with",
+        "n_threads": "CPU threads: a speed setting",
+        "device": "'auto' names no device: the store keys on the device type it resolves to",
+    }
+
+    n_generations: int = 5
+    n_runs: int = 2
+    policies: list[str] = field(default_factory=lambda: ["replace"])
+    epochs: int = 4
+    images_per_epoch: int = 9216
+    train_size: int = 60000
+    n_eval: int = 1000
+    shown_generations: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4, 5])
+    classifier_epochs: int = 2
+    classifier_train_size: int = 60000
     n_reference: int = 10000
     latent_dim: int = 20
-    batch_size: int = 256
+    batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-5
     beta: float = 1.0
-    n_threads: int = 2
+    n_threads: int = 1
     device: str = "auto"
 
     def __post_init__(self) -> None:
@@ -400,15 +420,15 @@ def run_chain(chain: VAEChain, policy: Policy, rng: np.random.Generator, progres
     return frame.reset_index(drop=True)
 
 
-#: The settings that change a chain's weights; the model cache is keyed by these (and the seed and device) only,
-#: so more runs, policies or generations, or other evaluation settings, reuse every generation already trained.
-TRAINING_KEYS = ("latent_dim", "epochs", "images_per_epoch", "train_size", "batch_size", "lr", "weight_decay", "beta")
+def model_key(settings: VAESettings) -> dict:
+    """The settings a trained VAE depends on: :func:`~collapse_utils.profiles.result_key` less
+    :attr:`VAESettings.MODEL_STORE_UNKEYED`."""
+    return {name: value for name, value in result_key(settings).items() if name not in settings.MODEL_STORE_UNKEYED}
 
 
 def models_folder(settings: VAESettings, seed: int, device: torch.device) -> Path:
-    """Cache folder of the chains trained with these training settings, seed and device type."""
-    key = {name: getattr(settings, name) for name in TRAINING_KEYS}
-    return store_dir("04_vae_mnist/models", {**key, "seed": seed, "device": device.type}, code=(__name__,))
+    """Cache folder of the chains trained with these settings (:func:`model_key`), seed and device type."""
+    return store_dir("04_vae_mnist/models", {**model_key(settings), "seed": seed, "device": device.type}, code=(__name__,))
 
 
 def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[..., np.random.Generator],
@@ -418,10 +438,12 @@ def train_all(real_images: np.ndarray, settings: VAESettings, rng_for: Callable[
 
     Run ``run``'s chains draw from ``rng_for("chain", run)`` (``run.rng`` in a notebook): under every
     policy the same stream, so they share generation 0 (common random numbers) and policies are
-    compared on the same starting model. ``force`` deletes ``folder`` (models and checkpoints) first.
+    compared on the same starting model. ``force`` clears ``folder`` (models and checkpoints) first
+    (:func:`collapse_utils.cache.clear`).
     """
     if force:
-        shutil.rmtree(folder, ignore_errors=True)
+        with lock(folder):
+            clear(folder)
     real = torch.as_tensor(real_images[: settings.train_size], dtype=torch.float32).reshape(-1, *IMAGE_SHAPE)
     real = real.to(device)
     frames = []
