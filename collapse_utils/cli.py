@@ -7,6 +7,7 @@
     collapse-utils clean-notebooks                                         # committed form of notebooks/
     collapse-utils report                                                  # static HTML site in build/report
     collapse-utils badges                                                  # Colab/Binder badges for the README
+    collapse-utils cite                                                    # BibTeX: the paper, this replication
 
 (``python -m collapse_utils`` is the same command.) A run writes its executed notebook and figures to
 ``runs/<notebook>/<profile>/`` (or ``--output DIR``). Only ``figures`` on the default profile, or
@@ -177,6 +178,7 @@ def _build_parser() -> argparse.ArgumentParser:
     clean = sub.add_parser("clean-notebooks", help="bring executed notebooks into their committed form")
     clean.add_argument("paths", nargs="*", type=Path, help="notebooks (default: every one in notebooks/)")
     sub.add_parser("badges", help="README lines: open each notebook on Colab or Binder")
+    sub.add_parser("cite", help="BibTeX for the paper and for this replication (from CITATION.cff)")
     report = sub.add_parser("report", help="build the static HTML report of the committed notebooks")
     report.add_argument("--output", type=Path, default=REPO_ROOT / "build" / "report")
     return parser
@@ -287,6 +289,10 @@ def _main(args: argparse.Namespace) -> int:
                 raise ValueError("pyproject.toml names no public repository: set [project.urls] Repository")
             for name in _existing_notebooks():
                 print(f"- {name}: {badges(name, repository)}")
+        elif args.command == "cite":
+            from .citation import bibtex
+
+            print(bibtex(), end="")
         elif args.command == "report":
             from .report import build_report
 
