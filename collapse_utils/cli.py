@@ -34,6 +34,8 @@ from .paths import NOTEBOOKS_DIR, REPO_ROOT, figures_dir, results_dir
 from .profiles import EXTRA_PROFILES, check_notebook, check_profile, check_seed, load_settings, notebook_names, profile_names
 
 INTERRUPTED = "interrupted; rerun the same command to resume"
+#: Exit status after a stop signal: 128 + its number, as a shell reports it (Ctrl-C: 130, SIGTERM: 143).
+STOPPED_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 def runs_dir() -> Path:
@@ -80,7 +82,11 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
 
     Settings and output folders are checked before a kernel starts. The executed notebook goes to
     ``output_dir`` (default ``runs/<notebook>/<profile>/``), the kernel's own log to ``kernel.log``
-    beside it, and its figures to ``output_dir/figures`` unless ``COLLAPSE_FIGURES_DIR`` is set. With
+    beside it, and its figures to ``output_dir/figures`` unless ``COLLAPSE_FIGURES_DIR`` is set. Runs
+    into the same folder take turns (a lock on the folder; the second says that it waits, then loads
+    what the first computed), so they never share a ``kernel.log`` or half-written notebook; the kernel
+    talks over Unix sockets in a folder of its own where the platform has them, so that concurrent
+    kernels never race for a TCP port. With
     ``in_place`` (default settings only) the run executes in the scratch folder and, once it
     succeeded, its cleaned notebook replaces the committed one while its figures go to ``figures/``.
     With ``progress``, the kernel's output streams to the terminal.
@@ -101,32 +107,67 @@ def run_notebook(notebook: str, profile: str, overrides: dict[str, Any] | None =
     with _environment(environment):  # every output folder accepts files before a kernel starts
         for output in [results_dir(), figures_dir()] + ([NOTEBOOKS_DIR] if in_place else []):
             writable_folder(output)
-    with _environment(environment), open(folder / "kernel.log", "w") as kernel_log:
+    with _one_run_at_a_time(folder), _environment(environment), open(folder / "kernel.log", "w") as kernel_log, \
+            _socket_folder() as sockets:
         papermill.execute_notebook(
             str(NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(target), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
             kernel_name="python3",
             parameters={"profile": profile, "overrides": overrides, "seed": seed, "force": force},
             stdout_file=sys.stdout if progress else None, stderr_file=sys.stderr if progress else None,
-            kernel_manager_class=_logging_kernel_manager(kernel_log),
+            kernel_manager_class=_logging_kernel_manager(kernel_log, sockets),
         )
-    if not in_place:
-        return target
-    from .notebooks import clean_notebook
+        if not in_place:
+            return target
+        from .notebooks import clean_notebook
 
-    clean_notebook(target)
-    committed = NOTEBOOKS_DIR / f"{notebook}.ipynb"
-    atomic_write_bytes(committed, target.read_bytes())
-    return committed
+        clean_notebook(target)
+        committed = NOTEBOOKS_DIR / f"{notebook}.ipynb"
+        atomic_write_bytes(committed, target.read_bytes())
+        return committed
 
 
-def _logging_kernel_manager(log: IO[str]) -> type:
-    """A kernel manager whose kernel process writes its own messages to ``log``, not the terminal.
+@contextlib.contextmanager
+def _one_run_at_a_time(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s run lock; say so on stderr when another run holds it and this one waits."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(folder / ".run.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"{folder}: another run is writing here; waiting for it to finish", file=sys.stderr, flush=True)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _socket_folder() -> Iterator[Path | None]:
+    """A fresh short folder for the kernel's Unix sockets (None where the platform has none: TCP then)."""
+    if os.name != "posix":
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="cu-kernel-") as folder:
+        yield Path(folder)
+
+
+def _logging_kernel_manager(log: IO[str], sockets: Path | None = None) -> type:
+    """A kernel manager whose kernel process writes its own messages to ``log``, not the terminal, and,
+    given a ``sockets`` folder, talks over Unix sockets there rather than TCP ports (which two kernels
+    started at once can both pick).
 
     (Cell outputs still reach the notebook and, through papermill, the terminal.)
     """
     from jupyter_client.manager import AsyncKernelManager
 
     class LoggingKernelManager(AsyncKernelManager):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            if sockets is not None:
+                self.transport, self.ip = "ipc", str(sockets / "kernel")
+
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             await super()._async_launch_kernel(kernel_cmd, **{**kw, "stdout": log, "stderr": log})
 
@@ -248,23 +289,33 @@ def _compute(args: argparse.Namespace) -> None:
     print(f"{name}: results of profile {args.profile} computed or loaded in {time.monotonic() - start:.1f} s")
 
 
+class Stopped(KeyboardInterrupt):
+    """A stop signal (Ctrl-C or SIGTERM) arrived: unwind like Ctrl-C, remembering which signal it was."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 def _interrupted(signum: int, frame: Any) -> None:
-    """Ctrl-C: silence the log chatter of the kernel's shutdown, then stop with KeyboardInterrupt."""
+    """Ctrl-C or SIGTERM: silence the log chatter of the kernel's shutdown, then stop as Ctrl-C does."""
     logging.disable(logging.CRITICAL)
-    raise KeyboardInterrupt
+    raise Stopped(signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status: 0, 1 (a cell or a write failed), 2 (bad input), 130 (Ctrl-C).
+    """Entry point; returns the exit status: 0, 1 (a cell or a write failed), 2 (bad input), 130 (Ctrl-C),
+    143 (SIGTERM; it prints what Ctrl-C prints).
 
     Every failure is reported as one line on stderr.
     """
     args = _build_parser().parse_args(argv)
-    previous = signal.signal(signal.SIGINT, _interrupted)
+    previous = {signum: signal.signal(signum, _interrupted) for signum in STOPPED_STATUS}
     try:
         return _main(args)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -304,9 +355,9 @@ def _main(args: argparse.Namespace) -> int:
         else:
             check_profile(args.profile)
             _run(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print(INTERRUPTED, file=sys.stderr)
-        return 130
+        return STOPPED_STATUS.get(getattr(stop, "signum", signal.SIGINT), 130)
     except (ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

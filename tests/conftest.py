@@ -8,9 +8,10 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated_outputs(tmp_path, monkeypatch):
-    """Point the results cache and the figures folder at temporary directories."""
+    """Point the results cache, the figures folder and the scratch runs folder at temporary directories."""
     monkeypatch.setenv("COLLAPSE_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("COLLAPSE_FIGURES_DIR", str(tmp_path / "figures"))
+    monkeypatch.setenv("COLLAPSE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     return tmp_path
 

@@ -1,0 +1,77 @@
+"""Faults a user meets at the command line (issue 16): concurrent runs into one folder, SIGTERM, and tests
+that write only to temporary folders."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from collapse_utils import cli
+from collapse_utils.paths import REPO_ROOT
+
+
+def test_tests_write_runs_into_a_temporary_folder(isolated_outputs):
+    assert cli.runs_dir() == isolated_outputs / "runs"
+    assert not cli.runs_dir().is_relative_to(REPO_ROOT)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets")
+def test_kernels_talk_over_unix_sockets_in_a_folder_of_their_own(tmp_path):
+    with open(tmp_path / "kernel.log", "w") as log:
+        manager = cli._logging_kernel_manager(log, tmp_path)(kernel_name="python3")
+    assert manager.transport == "ipc" and manager.ip == str(tmp_path / "kernel")
+    with open(tmp_path / "kernel.log", "w") as log:
+        assert cli._logging_kernel_manager(log)(kernel_name="python3").transport == "tcp"
+
+
+def test_runs_into_one_folder_take_turns(tmp_path, capsys):
+    with cli._one_run_at_a_time(tmp_path):
+        probe = subprocess.run([sys.executable, "-c", "from filelock import FileLock, Timeout\n"
+                                f"try:\n    FileLock({str(tmp_path / '.run.lock')!r}).acquire(timeout=0.2)\n"
+                                "except Timeout:\n    print('busy')"], capture_output=True, text=True)
+        assert probe.stdout.strip() == "busy"
+    assert capsys.readouterr().err == ""  # it did not wait: nobody else held the folder
+
+
+def _run(output, isolated_outputs):
+    env = {**os.environ, "COLLAPSE_RUNS_DIR": str(isolated_outputs / "runs"), "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "collapse_utils", "run", "02", "--profile", "smoke",
+                             "-p", "n_runs=50", "--output", str(output)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.notebook
+def test_two_runs_of_one_notebook_into_one_folder_at_once_never_crash(isolated_outputs):
+    output = isolated_outputs / "shared"
+    for repetition in range(2):
+        processes = [_run(output, isolated_outputs) for _ in range(2)]
+        finished = [process.communicate(timeout=600) for process in processes]
+        for process, (out, err) in zip(processes, finished):
+            assert process.returncode == 0, (repetition, out[-2000:], err[-2000:])
+            assert "Traceback" not in err and "Kernel died" not in err, err
+        assert (output / "02_gaussian.ipynb").exists()
+        waited = [err for _, err in finished if "another run is writing here; waiting" in err]
+        assert len(waited) <= 1
+
+
+@pytest.mark.notebook
+def test_sigterm_says_what_ctrl_c_says_and_keeps_the_cache(isolated_outputs):
+    cached = isolated_outputs / "results" / "03_gmm" / "smoke" / "abc" / "chains" / "result.parquet"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"kept")
+    env = {**os.environ, "COLLAPSE_RUNS_DIR": str(isolated_outputs / "runs"), "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "collapse_utils", "run", "03", "--profile", "smoke",
+                                "-p", "n_generations=1e5"],  # minutes of work: still running when stopped
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("03_gmm: executing")
+    time.sleep(8)  # the kernel is up and computing
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 143, (out, err)
+    assert err.strip().splitlines()[-1] == cli.INTERRUPTED and "Traceback" not in err, err
+    assert cached.read_bytes() == b"kept"
