@@ -54,8 +54,8 @@ def notebook_page(path: Path) -> str:
     nb = nbformat.read(path, as_version=4)
     formulas: list[str] = []
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            cell.source = _to_mathml(cell.source, formulas)
+        if cell.cell_type == "markdown":  # figure links of the notebooks' opening cells: the site's copies
+            cell.source = _to_mathml(cell.source.replace("](../figures/", "](figures/"), formulas)
     page, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
     page = REMOTE_ASSET.sub("", REMOTE_MODULE.sub("", MATHJAX_CONFIG.sub("", page)))
     for index, mathml in enumerate(formulas):
@@ -86,6 +86,16 @@ def _gallery(notebook: str, folder: Path) -> str:
     return f'<div class="gallery">{"".join(figures)}</div>'
 
 
+def _overview(folder: Path) -> str:
+    """The composite figure of collapse_utils.overview, first on the index page."""
+    for ext in (".png", ".csv"):
+        if (figures_dir() / f"00_overview{ext}").exists():
+            shutil.copy2(figures_dir() / f"00_overview{ext}", folder / "figures" / f"00_overview{ext}")
+    csv = ' · <a href="figures/00_overview.csv">numbers (CSV)</a>' if (folder / "figures" / "00_overview.csv").exists() else ""
+    return ('<section id="overview"><h2>The phenomena side by side</h2><figure><img src="figures/00_overview.png" '
+            f'alt="00_overview"><figcaption>00_overview{csv}</figcaption></figure></section>')
+
+
 def build_report(output: Path) -> Path:
     """Write the site into ``output`` (replacing it) and return the path of its index page."""
     output = Path(output)
@@ -93,7 +103,7 @@ def build_report(output: Path) -> Path:
         shutil.rmtree(output)
     (output / "figures").mkdir(parents=True)
     (output / "style.css").write_text(STYLE, encoding="utf-8")
-    sections = []
+    sections = [_overview(output)] if (figures_dir() / "00_overview.png").exists() else []
     for notebook in notebook_names():
         path = NOTEBOOKS_DIR / f"{notebook}.ipynb"
         if not path.exists():
