@@ -1,4 +1,4 @@
-# make figures | make test | make report | make lab | make notebook NB=03 PROFILE=smoke | make lock | make clean
+# make figures | make test | make test-fast | make report | make lab | make notebook NB=03 PROFILE=smoke | make lock | make clean
 #
 # The first target run creates .venv and installs the exact versions of the lock that fits this machine
 # (with hashes, see docs/install.md), then the package itself; pyproject.toml keeps the loose pins.
@@ -27,7 +27,7 @@ UV_VERSION := 0.13.9
 DATA_DIRS ?= $(CURDIR)/data/cache:$(abspath $(CURDIR)/../shared/data)
 export COLLAPSE_DATA_DIR ?= $(DATA_DIRS)
 
-.PHONY: figures test lab notebook report benchmarks clean-notebooks lock check-locks clean
+.PHONY: figures test test-fast lab notebook report benchmarks clean-notebooks lock check-locks clean
 
 $(STAMP): pyproject.toml $(LOCK) $(TORCH_LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' || \
@@ -49,6 +49,10 @@ notebook: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The unit tests only, for the edit loop (under a minute): no notebook runs, no slow tests.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not notebook"
 
 report: $(STAMP)
 	$(PY) -m collapse_utils report

@@ -6,6 +6,19 @@ from __future__ import annotations
 import pytest
 
 
+#: Slow tests of the language-model test files (several processes or a real model class each), marked here
+#: until those files mark them with ``@pytest.mark.slow`` themselves; ``make test-fast`` skips them.
+SLOW_LM_TESTS = frozenset({"test_torchrun_processes_share_the_chains", "test_two_worker_processes_give_the_same_results_as_one",
+                           "test_real_profile_runs_its_chains_through_from_pretrained",
+                           "test_paper_profile_runs_a_saved_model_through_from_pretrained"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if getattr(item, "originalname", item.name) in SLOW_LM_TESTS:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def isolated_outputs(tmp_path, monkeypatch):
     """Point the results cache, the figures folder and the scratch runs folder at temporary directories."""

@@ -9,6 +9,7 @@ from scipy import stats
 from collapse_utils import beyond, gaussian
 
 
+@pytest.mark.slow
 def test_collapse_times_match_the_full_simulator():
     m, chains, horizon = 50, 3000, 400
     fast = beyond.variance_collapse_times(m, 0.5, chains, np.random.default_rng(1))

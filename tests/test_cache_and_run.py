@@ -213,6 +213,7 @@ def _cached_in_process(args):
     return (run.result_dir("demo") / "result.parquet").read_bytes()
 
 
+@pytest.mark.slow
 def test_concurrent_runs_share_one_result_and_never_tear_it(tmp_path):
     from concurrent.futures import ProcessPoolExecutor
 

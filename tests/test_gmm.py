@@ -119,6 +119,7 @@ def test_kmeans_finds_separated_clusters_and_matches_sklearn_start():
     assert_warm_start_matches_sklearn(x, start)
 
 
+@pytest.mark.slow
 def test_fresh_fits_match_sklearn_fits_from_its_own_kmeans_start():
     """Our k-means (other random numbers than scikit-learn's) leads EM to fits as good as scikit-learn's.
 
@@ -137,6 +138,7 @@ def test_fresh_fits_match_sklearn_fits_from_its_own_kmeans_start():
     assert ours.converged.all()
 
 
+@pytest.mark.slow
 def test_kmeans_reaches_sklearn_inertia_on_average():
     """k-means++ plus Lloyd as scikit-learn's KMeans(n_init=1): within-cluster sum of squares per data set,
     relative difference to scikit-learn's averaged over 100 data sets within 3.3 standard errors
@@ -169,6 +171,7 @@ def test_log_det_step_matches_a_wishart_simulation():
     np.testing.assert_allclose(gmm.log_det_step(n), digamma(9.5) + digamma(9) + 2 * np.log(2 / 20), rtol=1e-14)
 
 
+@pytest.mark.slow
 def test_total_covariance_follows_the_wishart_theory():
     """Mean over 1024 chains of log det of the fitted mixture's total covariance after 20 generations at
     N = 100 (reg_covar 1e-12, negligible) against n·E-step + generation-0 term (about -1.03). Tolerance:
@@ -239,6 +242,7 @@ def test_covariances_stay_positive_definite_on_degenerate_data():
     np.testing.assert_allclose(fit.mixture.weights.sum(axis=1), 1.0)
 
 
+@pytest.mark.slow
 def test_long_small_sample_chains_keep_valid_mixtures():
     settings = load_settings("03_gmm", "smoke", {"n_runs": 6})
     real = gmm.real_data(settings, np.random.default_rng(10))
@@ -286,6 +290,7 @@ def test_policies_build_training_sets_of_the_right_size():
         np.testing.assert_array_equal(data[:, :300], real)
 
 
+@pytest.mark.slow
 def test_real_data_policies_slow_the_drift():
     settings = load_settings("03_gmm", "smoke")
     real = gmm.real_data(settings, np.random.default_rng(13))

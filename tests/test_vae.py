@@ -243,6 +243,7 @@ def test_damaged_files_are_reported_in_one_line_and_recomputed(mnist, tmp_path, 
     assert len(trainer.sources) == 1 and same_chains(whole, again)
 
 
+@pytest.mark.slow
 def test_generation_zero_is_shared_by_the_policies_of_a_run(mnist, tmp_path, monkeypatch):
     """Common random numbers: generation 0 is trained once per run and is the same whatever the policies."""
     settings = tiny_settings(epochs=1, images_per_epoch=32, n_generations=1, n_runs=2,
@@ -272,6 +273,7 @@ def test_model_cache_is_keyed_by_training_settings_only():
     assert vae.models_folder(settings, 1, CPU) != folder
 
 
+@pytest.mark.slow
 def test_train_all_and_evaluate_give_one_row_per_generation(mnist, tmp_path):
     settings = tiny_settings(epochs=1, images_per_epoch=32, n_generations=1, n_runs=2,
                              shown_generations=[0, 1], policies=["replace", "accumulate"])
@@ -345,6 +347,7 @@ def test_entropy_and_class_histogram():
     assert np.allclose(mc.class_histogram([1, 1, 2, 9]), np.bincount([1, 1, 2, 9], minlength=10) / 4)
 
 
+@pytest.mark.slow
 def test_classifier_learns_on_a_small_subset(mnist):
     images, labels = mnist
     model = mc.train_classifier(images[:2000], labels[:2000], epochs=1, seed=0, device=CPU, batch_size=32)
