@@ -79,7 +79,7 @@ def test_show_lists_every_setting_with_value_type_paper_value_and_reason(capsys)
     assert cli.main(["show", "02", "--profile", "default"]) == 0
     out = capsys.readouterr().out
     header = out.splitlines()[1].split()
-    assert header == ["type", "this", "run", "paper", "why"]
+    assert header == ["type", "this", "run", "paper", "profile", "why"]  # the project's paper profile
     for name, value in load_settings("02_gaussian", "default").__dict__.items():
         row = next(line for line in out.splitlines() if line.startswith(name + " "))
         assert show_value(value) in row
