@@ -184,6 +184,67 @@ def save_overview(folder: Path | None = None) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------------------------
+# Findings table of the README: the paper's number next to ours, from data/claims.csv (whose values
+# tests/test_claims.py recomputes from the committed figure CSVs) and, for the language model, the
+# committed CSV of notebook 05 with the paper's values of data/reference.csv
+
+CLAIMS = REPO_ROOT / "data" / "claims.csv"
+REFERENCE = REPO_ROOT / "data" / "reference.csv"
+FINDINGS = [
+    ("01", "Rare outcomes vanish; every chain ends on one outcome. Mean generations to absorption, M = 100, p = 1/2",
+     "nb01_simulated_m100_half"),
+    ("02", "A Gaussian refitted with the unbiased variance: E[W₂²] to the truth grows without bound (M = 100, gen. 1000)",
+     "nb02_theory_w2_unbiased_m100"),
+    ("03", "A Gaussian mixture drifts: median squared L₂ to generation 0 at gen. 2050, N = 500",
+     "readme_nb03_l2_n500"),
+    ("03", "… and at N = 10,000", "readme_nb03_l2_n10000"),
+    ("04", "VAE latents contract: spread of latent means, generation 5 over 1", "vae_latent_std_ratio_gen5_gen1"),
+]
+
+
+def agreement(paper: float, ours: float) -> str:
+    """'yes (+0.1 %)' within 10 %, 'same order (×0.40)' within a factor 3, else 'no (×…)'."""
+    ratio = ours / paper
+    if abs(ratio - 1) <= 0.1:
+        return f"yes ({ratio - 1:+.1%})"
+    return f"{'same order' if 1 / 3 <= ratio <= 3 else 'no'} (×{ratio:.2g})"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.4g}" if abs(value) >= 1e-3 else f"{value:.2g}"
+
+
+def lm_finding(folder: Path | None = None) -> tuple[str, str, str, str]:
+    """Zero-shot over model-0 test perplexity: the paper's (115 / 34) and ours, from notebook 05's CSV."""
+    csv = pd.read_csv((folder or figures_dir()) / f"{SOURCES['e']}.csv")
+    reference = pd.read_csv(REFERENCE).set_index(["experiment", "quantity", "setting"])["value"]
+    zero_paper = float(reference["opt125m", "test_perplexity", "zero-shot pre-trained model"])
+    model0_paper = float(reference["opt125m", "test_perplexity", "model 0 fine-tuned on real WikiText-2"])
+    policy = csv["setting"].str.split(",").str[0].str.strip()
+    model0 = csv[(policy == "replace") & ~csv["setting"].str.contains("sampling") & (csv["generation"] == 0)]
+    zero, ours = csv.loc[csv["setting"] == "pretrained", "test_perplexity"].mean(), model0["test_perplexity"].mean()
+    return ("05 · Fine-tuning on real text helps: zero-shot / model-0 test perplexity",
+            f"{zero_paper:.0f} / {model0_paper:.0f} = {zero_paper / model0_paper:.2f}",
+            f"{zero:.1f} / {ours:.1f} = {zero / ours:.2f}", agreement(zero_paper / model0_paper, zero / ours))
+
+
+def findings_markdown(folder: Path | None = None) -> str:
+    """The README's findings table (phenomenon, paper, this replication, agreement)."""
+    claims = pd.read_csv(CLAIMS, dtype={"paper_value": str}).set_index("id")
+    rows = ["| phenomenon | paper | this replication | agreement |", "|---|---|---|---|"]
+    for notebook, what, claim in FINDINGS:
+        paper, ours = claims.loc[claim, "paper_value"], float(claims.loc[claim, "our_value"])
+        try:
+            paper_value = float(paper)
+            cells = (_number(paper_value), _number(ours), agreement(paper_value, ours))
+        except ValueError:  # a qualitative statement of the paper ("diverges")
+            cells = (paper, _number(ours), "yes (qualitative)")
+        rows.append(f"| {notebook} · {what} | {' | '.join(cells)} |")
+    rows.append("| " + " | ".join(lm_finding(folder)) + " |")
+    return "\n".join(rows) + "\n"
+
+
+# ----------------------------------------------------------------------------------------------
 # Rerun times, as the notebooks' opening cells and the README state them
 
 RUN_TIMES = REPO_ROOT / "benchmarks" / "run_times.csv"

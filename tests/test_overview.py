@@ -79,3 +79,15 @@ def test_notebook_opens_with_question_figure_and_rerun_times_from_their_sources(
     assert times["default"][0] == DEFAULT_SECONDS[notebook]
     measured = pd.read_csv(overview.RUN_TIMES).set_index(["notebook", "profile"])["seconds"]
     assert times["smoke"][0] == measured[notebook, "smoke"] < 60  # the smoke profile's budget
+
+
+def test_agreement_words():
+    assert [overview.agreement(100, v) for v in (101, 40, 20)] == ["yes (+1.0%)", "same order (×0.4)", "no (×0.2)"]
+
+
+def test_findings_table_is_the_generated_one():
+    table = overview.findings_markdown(COMMITTED)
+    assert table.count("\n") == len(overview.FINDINGS) + 3  # header, rule, one row each, the LM row
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    page = readme if "| phenomenon | paper |" in readme else (REPO_ROOT / "docs" / "README-draft.md").read_text()
+    assert table in page, "the findings table differs: paste overview.findings_markdown()"
