@@ -35,7 +35,7 @@ def test_list_shows_notebooks_and_profiles(capsys):
     (["run", "02", "--profile", "smoke", "-p", "sample_sizes=100,1"], "each sample size M must be an integer >= 2"),
     (["run", "02", "--profile", "smoke", "-p", "chains=3"], "02_gaussian has no setting 'chains'"),
     (["run", "02", "--profile", "smoke", "-p", "n_runs"], "--param expects key=value"),
-    (["run", "02", "--profile", "smoke", "-p", "policies=replace,keep_real:2"], "fraction must lie in [0, 1], got 2.0"),
+    (["run", "02", "--profile", "smoke", "-p", "policies=replace,keep_real:2"], "expected a number in (0, 1]"),
     (["figures", "--profile", "huge"], "unknown profile 'huge'"),
 ])
 def test_bad_input_is_one_clear_line(capsys, argv, message):

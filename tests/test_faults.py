@@ -15,6 +15,15 @@ from collapse_utils import cli
 from collapse_utils.paths import REPO_ROOT
 
 
+@pytest.mark.parametrize("notebook, policies", [("02", "replace,keep_real:0"), ("03", "keep_real:0"),
+                                                ("04", "replace,keep_real:0"), ("02", "keep_real:1.5")])
+def test_a_policy_fraction_outside_0_1_is_one_line_and_starts_nothing(capsys, monkeypatch, notebook, policies):
+    monkeypatch.setattr(cli, "run_notebook", lambda *a, **k: pytest.fail("a kernel was started"))
+    assert cli.main(["run", notebook, "--profile", "smoke", "-p", f"policies={policies}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "expected a number in (0, 1]" in err and len(err.splitlines()) == 1 and "Traceback" not in err, err
+
+
 def test_tests_write_runs_into_a_temporary_folder(isolated_outputs):
     assert cli.runs_dir() == isolated_outputs / "runs"
     assert not cli.runs_dir().is_relative_to(REPO_ROOT)

@@ -159,7 +159,7 @@ def test_theory_at_generation_zero_is_one_fit_of_real_data():
     (dict(m=1), "sample size M must be an integer >= 2"),
     (dict(n_generations=0), "n_generations must be an integer >= 1"),
     (dict(n_runs=0), "n_runs must be an integer >= 1"),
-    (dict(policy="keep_real:1.5"), r"fraction must lie in \[0, 1\]"),
+    (dict(policy="keep_real:1.5"), r"expected a number in \(0, 1\]"),
     (dict(policy="sometimes"), "unknown data policy"),
     (dict(method="fast"), "unknown method 'fast'"),
     (dict(estimator="robust"), "unknown estimator 'robust'"),

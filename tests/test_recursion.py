@@ -93,7 +93,7 @@ def test_parse_policy_and_labels():
     assert policy_label(parse_policy("replace")) == "replace"
     assert policy_label(parse_policy("accumulate")) == "accumulate"
     assert parse_policy("keep_real:0.25") == KeepReal(0.25)
-    for bad, message in [("keep_real:-0.1", r"\[0, 1\]"), ("keep_real:abc", "bad keep_real fraction"),
+    for bad, message in [("keep_real:-0.1", r"in \(0, 1\]"), ("keep_real:0", r"in \(0, 1\]"), ("keep_real:abc", "bad keep_real fraction"),
                          ("replace:3", "unknown data policy")]:
         with pytest.raises(ValueError, match=message):
             parse_policy(bad)
