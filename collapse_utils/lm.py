@@ -26,10 +26,11 @@ import io
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
@@ -37,7 +38,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import cache, data, lm_model
+from . import cache, data, lm_model, pretrained
+from .profiles import result_key
 from .progress import progress_bar
 from .devices import pick_device
 from .lm_data import Blocks, check_block_size, drop_headings, encode_text, example_prompt, make_blocks, \
@@ -49,44 +51,61 @@ SCRATCH = lm_model.SCRATCH
 
 @dataclass
 class LMSettings:
-    """Settings of notebook 05 (see ``profiles.LM`` for the values of each profile)."""
+    """Settings of notebook 05. The defaults are the default profile (``profiles.LM`` lists what the other
+    profiles change): the pinned SmolLM2-135M fine-tuned in Fig. 1's two settings."""
 
-    model_name: str = SCRATCH  # 'scratch', a hub name (facebook/opt-125m) or a save_pretrained folder
+    model_name: str = "smollm2-135m"  # a pinned name (collapse_utils.pretrained), a hub name, a folder, or 'scratch'
     vocab_size: int = 2048  # scratch only: BPE vocabulary trained on the training split
     d_model: int = 128  # scratch only: model width, layers, heads, feed-forward width
     n_layers: int = 2
     n_heads: int = 4
     ffn_dim: int = 512
-    pretrain_blocks: int = 20000  # scratch only: training blocks used to pre-train model "zero-shot"
+    pretrain_blocks: int = 30000  # scratch only: training blocks used to pre-train model "zero-shot"
     pretrain_epochs: int = 1
     pretrain_lr: float = 1e-3
     data_variant: str = "auto"  # raw | tokens | auto (raw if the raw training split is available)
     text_limit: int = 0  # characters of each split used (0 = all)
     headings: bool = True  # keep WikiText's heading lines (`` = = Title = = ``), as the paper did
-    pretrain_text: str = "wikitext"  # scratch only: pre-train on other articles as they are, or 'plain' (restyled)
-    row_special_tokens: bool = False  # authors' tokenisation: every text row with the tokenizer's special tokens
+    pretrain_text: str = "plain"  # scratch only: pre-train on other articles as they are ('wikitext') or restyled
+    row_special_tokens: bool = True  # authors' tokenisation: every text row with the tokenizer's special tokens
     keep_real_redraw: bool = True  # KeepReal draws a new random subset of real blocks every generation
     block_size: int = 64
-    n_train_blocks: int = 256  # fine-tuning blocks (0 = all not used for pre-training)
-    n_valid_blocks: int = 128  # 0 = all
-    n_test_blocks: int = 512  # 0 = all
-    lr: float = 2e-5
+    n_train_blocks: int = 16  # fine-tuning blocks (0 = all not used for pre-training)
+    n_valid_blocks: int = 8  # 0 = all
+    n_test_blocks: int = 64  # 0 = all
+    lr: float = 1e-4
     lr_min: float = 1e-6
-    batch_size: int = 128
-    policies: list[str] = field(default_factory=lambda: ["replace", "keep_real:0.1", "accumulate"])
-    epochs: list[int] = field(default_factory=lambda: [5, 10, 5])
+    batch_size: int = 4
+    policies: list[str] = field(default_factory=lambda: ["replace", "keep_real:0.1"])
+    epochs: list[int] = field(default_factory=lambda: [5, 10])
     decodings: list[str] = field(default_factory=list)  # per policy 'beam' or 'sample'; empty: all 'beam'
     n_generations: int = 9
-    n_runs: int = 1
+    n_runs: int = 2
     num_beams: int = 5
     new_tokens: int = 64
     repetition_penalty: float = 3.0
-    gen_batch_size: int = 64
+    gen_batch_size: int = 16
     shown_generations: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 5, 9])  # in the histograms
     example_phrase: str = "some started before"
-    keep_all_models: bool = True
+    keep_all_models: bool = False  # keep every generation's model (0.5 GB each for SmolLM2) or model 0 and the last
     n_threads: int = 1  # torch CPU threads per process; more than the free cores slows torch down many-fold
-    workers: int = 1  # processes that run chains side by side (independent chains, one cache)
+    workers: int = 2  # processes that run chains side by side (independent chains, one cache)
+
+    #: Settings that change no cached number, so a chain's cache key leaves them out: which chains run
+    #: and how many generations (each chain is keyed by its own policy, epochs, decoding and run index,
+    #: and more generations extend a stored chain), what is shown, and speed.
+    UNKEYED: ClassVar[dict[str, str]] = {
+        "policies": "which chains run; each chain's key holds its own policy",
+        "epochs": "each chain's key holds its own epoch count",
+        "decodings": "each chain's key holds its own decoding",
+        "n_generations": "more generations extend a stored chain; fewer show a prefix of it",
+        "n_runs": "each chain's key holds its own run index",
+        "shown_generations": "presentation: which generations the histograms show",
+        "gen_batch_size": "speed: prompts per beam-search batch",
+        "n_threads": "speed: torch threads per process",
+        "workers": "speed: processes running chains side by side",
+        "keep_all_models": "disk: a dropped model is trained again from its generation's stored data and seed",
+    }
 
     def __post_init__(self) -> None:
         if not isinstance(self.model_name, str) or not self.model_name.strip():
@@ -119,9 +138,8 @@ class LMSettings:
             if not isinstance(parse_policy(policy), Replace) and self.new_tokens != self.block_size:
                 raise ValueError(f"policy {policy!r} mixes real and generated blocks, so new_tokens "
                                  f"({self.new_tokens}) must equal block_size ({self.block_size})")
-        if any(g < 0 or g > self.n_generations for g in self.shown_generations):
-            raise ValueError(f"shown_generations must lie in 0..n_generations={self.n_generations}, "
-                             f"got {self.shown_generations}")
+        if any(g < 0 for g in self.shown_generations):  # those past n_generations are not shown
+            raise ValueError(f"shown_generations must be generations >= 0, got {self.shown_generations}")
 
     @property
     def scratch(self) -> bool:
@@ -161,7 +179,7 @@ class LMContext:
     test: np.ndarray
     prompt: np.ndarray
     base_model: str
-    zero_shot: float
+    zero_shot: dict[str, float]  # test_ppl and n_parameters of the pre-trained model
     progress: bool = True
     pretraining: dict = field(default_factory=dict)  # seconds and blocks of the scratch model's pre-training
 
@@ -227,16 +245,31 @@ def split_finetune_pretrain(articles: Sequence[np.ndarray], n_train: int, n_pret
 
 def _tokenizer(run, variant: str) -> tuple[Any, Path]:
     """The tokenizer (trained and cached for 'scratch', else the model's own) and its cache folder."""
-    s = run.settings
+    s, folder = run.settings, _tokenizer_dir(run, variant)
     if not s.scratch:
-        folder = _shared_dir(run, "encoded", model=s.model_name, variant=variant, limit=s.text_limit)
-        return load_tokenizer(s.model_name), folder
-    folder = _shared_dir(run, "tokenizer", vocab=s.vocab_size, variant=variant, limit=s.text_limit)
+        return load_tokenizer(pretrained.resolve(s.model_name)), folder
     if not cache.folder_intact(folder / "bpe"):
         text = data.load_wikitext2("train", variant)
         train_tokenizer(text[:s.text_limit] if s.text_limit else text, s.vocab_size, folder / "bpe")
         cache.seal_folder(folder / "bpe")
     return load_tokenizer(folder / "bpe"), folder
+
+
+def _tokenizer_dir(run, variant: str) -> Path:
+    """Cache folder of the tokenizer (trained here for 'scratch') and of the tokenised splits."""
+    s = run.settings
+    if not s.scratch:
+        return _shared_dir(run, "encoded", model=s.model_name, variant=variant, limit=s.text_limit)
+    return _shared_dir(run, "tokenizer", vocab=s.vocab_size, variant=variant, limit=s.text_limit)
+
+
+def _pretrained_dir(run) -> Path:
+    """Cache folder of the scratch model's pre-training."""
+    s = run.settings
+    return _shared_dir(run, "pretrained", **{k: getattr(s, k) for k in (
+        "vocab_size", "d_model", "n_layers", "n_heads", "ffn_dim", "pretrain_blocks", "pretrain_epochs",
+        "pretrain_lr", "lr_min", "batch_size", "data_variant", "text_limit", "block_size", "n_valid_blocks",
+        "headings", "row_special_tokens", "pretrain_text")})
 
 
 def _subset(blocks: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -260,7 +293,7 @@ def prepare(run, progress: bool = True) -> LMContext:
     split = lambda name: _blocks(_articles(run, tokenizer, folder, variant, name), s.block_size)
     valid = _subset(split("valid"), s.n_valid_blocks, run.rng("valid"))
     test = _subset(split("test"), s.n_test_blocks, run.rng("test"))
-    base = _pretrain(run, tokenizer, pretrain, valid, device, progress) if s.scratch else s.model_name
+    base = _pretrain(run, tokenizer, pretrain, valid, device, progress) if s.scratch else pretrained.resolve(s.model_name)
     text = data.load_wikitext2("train", variant)
     prompt = example_prompt(tokenizer, text if s.headings else drop_headings(text), s.example_phrase, s.block_size)
     zero_shot = _zero_shot(run, base, test, device)
@@ -272,11 +305,7 @@ def prepare(run, progress: bool = True) -> LMContext:
 
 def _pretrain(run, tokenizer, blocks: np.ndarray, valid: np.ndarray, device, progress: bool) -> str:
     """Pre-train the scratch OPT once (cached) and return its folder."""
-    s = run.settings
-    folder = _shared_dir(run, "pretrained", **{k: getattr(s, k) for k in (
-        "vocab_size", "d_model", "n_layers", "n_heads", "ffn_dim", "pretrain_blocks", "pretrain_epochs",
-        "pretrain_lr", "lr_min", "batch_size", "data_variant", "text_limit", "block_size", "n_valid_blocks",
-        "headings", "row_special_tokens", "pretrain_text")}) / "model"
+    s, folder = run.settings, _pretrained_dir(run) / "model"
     if not cache.folder_intact(folder):
         start = time.monotonic()
         model = lm_model.scratch_model(len(tokenizer), s.d_model, s.n_layers, s.n_heads, s.ffn_dim,
@@ -290,29 +319,25 @@ def _pretrain(run, tokenizer, blocks: np.ndarray, valid: np.ndarray, device, pro
     return str(folder)
 
 
-def _zero_shot(run, base: str, test: np.ndarray, device) -> float:
-    """Test perplexity of the pre-trained model before fine-tuning (cached)."""
+def _zero_shot(run, base: str, test: np.ndarray, device) -> dict[str, float]:
+    """Test perplexity (``test_ppl``) and parameter count (``n_parameters``) of the pre-trained model
+    before fine-tuning (cached)."""
     path = zero_shot_dir(run) / "zero_shot.json"
     stored = cache.load_or_report(path, json.loads)
     if stored is not None:
-        return stored["test_ppl"]
-    value = lm_model.perplexity(lm_model.load_model(base, device), test, device, run.settings.batch_size)
-    cache.save_verified(path, json.dumps({"test_ppl": value}).encode())
-    return value
+        return stored
+    model = lm_model.load_model(base, device)
+    record = {"test_ppl": lm_model.perplexity(model, test, device, run.settings.batch_size),
+              "n_parameters": sum(p.numel() for p in model.parameters())}
+    cache.save_verified(path, json.dumps(record).encode())
+    return record
 
 
 # ----------------------------------------------------------------------------------------------
 # One chain of generations
 
-#: Settings that do not change a chain's results (which chains run, how many generations, speed,
-#: plotting); they are left out of its cache key, so that adding a policy, a run or generations
-#: reuses the chains already computed.
-NOT_IN_CHAIN_KEY = ("policies", "epochs", "decodings", "n_generations", "n_runs", "shown_generations",
-                    "gen_batch_size", "n_threads", "workers", "keep_all_models")
-
-
 def _chain_key(run) -> dict[str, Any]:
-    return {k: v for k, v in dataclasses.asdict(run.settings).items() if k not in NOT_IN_CHAIN_KEY}
+    return result_key(run.settings)
 
 
 def chain_dir(run, policy: Policy, epochs: int, decoding: str, index: int) -> Path:
@@ -373,7 +398,9 @@ class LMChain:
                 "train_seconds": time.monotonic() - start, "fit_seed": seed}
         model0 = model if number == 0 else self._model(Generation(0, self.root / "gen_00"))
         scored = data if number == 0 else data.written_by(number - 1)
+        start = time.monotonic()
         metrics, ppl, test_ppl = evaluate(ctx, model, model0, scored)
+        info["score_seconds"] = time.monotonic() - start
         if number > 0:
             info["sample_seconds"] = json.loads(cache.read_verified(self.root / f"gen_{number - 1:02d}" /
                                                                     "samples.json"))["seconds"]
@@ -461,12 +488,46 @@ def run_chain(ctx: LMContext, run, chain: Chain) -> pd.DataFrame:
     policy, epochs, decoding, index = chain
     label, root = setting_label(policy, epochs, decoding), chain_dir(run, *chain)
     real = Blocks.original(ctx.train)
+    n = ctx.settings.n_generations
     with cache.lock(root):
-        frame = run_generations(LMChain(ctx, root, epochs, decoding), real, ctx.settings.n_generations, len(real),
-                                policy, run.rng("chain", label, index), checkpoint=root / "loop.pkl",
-                                checkpoint_seconds=0, progress=ctx.progress, description=label)
+        for attempt in range(2):
+            frame = run_generations(LMChain(ctx, root, epochs, decoding), real, n, len(real), policy,
+                                    run.rng("chain", label, index), checkpoint=root / "loop.pkl",
+                                    checkpoint_seconds=0, progress=ctx.progress, description=label)
+            frame = frame[frame["generation"] <= n]  # a stored chain may be longer than asked for
+            damaged = _first_damaged(root, frame["generation"], last=n)
+            if damaged is None:
+                break
+            _drop_from(root, damaged)  # the rerun loads the generations before it and recomputes the rest
     return frame.drop(columns=["chain", "policy"]).assign(
         setting=label, policy=policy_label(policy), epochs=epochs, decoding=decoding, run=index)
+
+
+#: The files of a finished generation that the results are read from (samples too, except the last one's).
+GENERATION_FILES = ("metrics.json", "data.npz", "sequence_ppl.npy", "test_sequence_ppl.npy")
+
+
+def _first_damaged(root: Path, generations: Sequence[int], last: int) -> int | None:
+    """The first generation of a stored chain with a missing or damaged file (reported in one line), or None."""
+    for g in generations:
+        folder = root / f"gen_{g:02d}"
+        names = GENERATION_FILES + (("samples.npz", "samples.json") if g < last else ())
+        for name in names:
+            try:
+                cache.read_verified(folder / name)
+            except (OSError, cache.CorruptFileError) as error:
+                reason = error if isinstance(error, cache.CorruptFileError) else f"{folder / name} is missing"
+                print(f"cache: {reason}; recomputing generation {g} and later ones", file=sys.stderr)
+                return g
+    return None
+
+
+def _drop_from(root: Path, generation: int) -> None:
+    """Delete the loop checkpoint and the folders of ``generation`` and later ones."""
+    (root / "loop.pkl").unlink(missing_ok=True)
+    for folder in root.glob("gen_*"):
+        if int(folder.name[4:]) >= generation:
+            shutil.rmtree(folder)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -485,6 +546,8 @@ class LMResults:
     prompt: str
     variant: str
     pretraining: dict
+    model_name: str
+    n_parameters: int
 
 
 def chains(settings: LMSettings) -> list[Chain]:
@@ -495,14 +558,16 @@ def chains(settings: LMSettings) -> list[Chain]:
 def run_all(run, progress: bool = True) -> LMResults:
     """Every chain of the run's settings (computed or loaded from the per-generation cache).
 
-    With ``run.force`` the chains and the zero-shot score are recomputed; the tokenizer and the
-    pre-trained model stay cached (delete ``results/05_lm_wikitext2`` to redo them). Under
-    ``torchrun`` each process computes its share of the chains first (see :func:`share`).
+    With ``run.force`` everything the run computed is computed again: the chains, the zero-shot score,
+    the tokenised data and (for 'scratch') the tokenizer and the pre-trained model. Under ``torchrun``
+    each process computes its share of the chains first (see :func:`share`).
     """
     todo = chains(run.settings)
     if run.force:
-        for folder in [chain_dir(run, *chain) for chain in todo] + [zero_shot_dir(run)]:
-            shutil.rmtree(folder, ignore_errors=True)
+        variant = resolve_variant(run.settings.data_variant)
+        for folder in [chain_dir(run, *chain) for chain in todo] + [zero_shot_dir(run), _tokenizer_dir(run, variant),
+                                                                    _pretrained_dir(run)]:
+            cache.clear(folder)
     ctx = prepare(run, progress)
     _run_chains(ctx, run, share(todo))
     metric_rows, sequence_rows, forgetting_rows = [], [], []
@@ -517,8 +582,8 @@ def run_all(run, progress: bool = True) -> LMResults:
             forgetting_rows.append(pd.DataFrame({**keys, "generation": g, "sequence": np.arange(len(ctx.test)),
                                                  "ppl": _load_array(folder / "test_sequence_ppl.npy")}))
     return LMResults(pd.concat(metric_rows, ignore_index=True), pd.concat(sequence_rows, ignore_index=True),
-                     pd.concat(forgetting_rows, ignore_index=True), ctx.zero_shot, ctx.decode(ctx.prompt), ctx.variant,
-                     ctx.pretraining)
+                     pd.concat(forgetting_rows, ignore_index=True), ctx.zero_shot["test_ppl"], ctx.decode(ctx.prompt),
+                     ctx.variant, ctx.pretraining, run.settings.model_name, int(ctx.zero_shot["n_parameters"]))
 
 
 def share(todo: list[Chain]) -> list[Chain]:
@@ -551,242 +616,3 @@ def _run_chains(ctx: LMContext, run, todo: list[Chain]) -> None:
 def _chain_job(run, chain: Chain) -> None:
     """One chain in a worker process (tokenizer, data and pre-trained model come from the cache)."""
     run_chain(prepare(run, progress=False), run, chain)
-
-
-# Tidy frames behind the figures (written next to them as CSV; the tests read them back).
-
-def test_perplexity_frame(results: LMResults) -> pd.DataFrame:
-    """``setting, run, generation, test_perplexity``; the pre-trained model is setting 'pretrained', generation 0
-    (one model, shared by every run of a seed)."""
-    frame = results.metrics[["setting", "run", "generation", "test_ppl"]].rename(columns={"test_ppl": "test_perplexity"})
-    pretrained = pd.DataFrame({"setting": ["pretrained"], "run": [0], "generation": [0],
-                               "test_perplexity": [results.zero_shot]})
-    return pd.concat([pretrained, frame], ignore_index=True)
-
-
-def sequence_frame(results: LMResults, generations: Sequence[int]) -> pd.DataFrame:
-    """``setting, run, generation, perplexity``: one row per training sequence of the given generations,
-    scored by model 0 of its chain."""
-    frame = results.sequences[results.sequences["generation"].isin(list(generations))]
-    return frame[["setting", "run", "generation", "ppl"]].rename(columns={"ppl": "perplexity"}).reset_index(drop=True)
-
-
-def ngram_frame(results: LMResults) -> pd.DataFrame:
-    """``setting, run, generation, distinct_2, repeat_4, loop_share`` of each generation's training data."""
-    return results.metrics[["setting", "run", "generation", "distinct_2", "repeat_4", "loop_share"]].reset_index(drop=True)
-
-
-def forgetting_frame(results: LMResults, quantiles: Sequence[float] = (0.5, 0.9, 0.99)) -> pd.DataFrame:
-    """``setting, run, generation, quantile, perplexity``: quantiles of the real test blocks' perplexities under
-    model n."""
-    grouped = results.forgetting.groupby(["setting", "run", "generation"])["ppl"]
-    frame = grouped.quantile(list(quantiles)).rename("perplexity").reset_index()
-    return frame.rename(columns={"level_3": "quantile"})
-
-
-def over_runs(frame: pd.DataFrame, value: str, by: Sequence[str] = ("setting", "generation")) -> pd.DataFrame:
-    """Mean, standard deviation and number of runs of ``value`` per group."""
-    return frame.groupby(list(by))[value].agg(["mean", "std", "count"])
-
-
-# The points of the paper's Fig. 1 that notebook 05 checks (issue 9). A point with a run-to-run spread
-# is met only when its criterion holds in the mean over runs with a margin of at least Z standard
-# errors of that mean: under a normal spread, a re-execution with new seeds then misses it with
-# probability <= 1e-3 (one-sided).
-Z = 3.09
-
-
-def _setting(frame: pd.DataFrame, prefix: str) -> str | None:
-    """The first setting whose label starts with ``prefix`` and that decodes by beam search (the paper's)."""
-    names = [name for name in dict.fromkeys(frame["setting"])
-             if name.startswith(prefix) and not name.endswith(", sampling")]
-    return names[0] if names else None
-
-
-def decoding_comparison(tests: pd.DataFrame, ngrams: pd.DataFrame,
-                        generations: Sequence[int] = (0, 1, 5, 9)) -> pd.DataFrame:
-    """Replace with the paper's beam search beside Replace with ancestral sampling: mean over runs of the
-    test perplexity, distinct bigrams and loop share of the training data at ``generations``."""
-    names = [name for name in dict.fromkeys(tests["setting"]) if name.startswith("replace")]
-    frame = tests.merge(ngrams, on=["setting", "run", "generation"])
-    frame = frame[frame["setting"].isin(names) & frame["generation"].isin(list(generations))]
-    table = frame.groupby(["setting", "generation"])[["test_perplexity", "distinct_2", "loop_share"]].mean()
-    return table.unstack("setting").swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False)
-
-
-def _margin(value: float, se: float) -> float:
-    """``value`` in standard errors (inf when the spread is zero and the value positive)."""
-    return value / se if se > 0 else (np.inf if value > 0 else -np.inf)
-
-
-def fig1_points(tests: pd.DataFrame, sequences: pd.DataFrame, ngrams: pd.DataFrame,
-                late: Sequence[int] = (5, 6, 7, 8, 9)) -> pd.DataFrame:
-    """Points 1-6 of issue 9 measured on the tidy frames (or the committed CSVs): one row per point with the
-    measured values, the criterion, whether it is met and its margin in standard errors over runs."""
-    replace, keep = _setting(tests, "replace"), _setting(tests, "keep_real")
-    zero = float(tests.loc[tests["setting"] == "pretrained", "test_perplexity"].iloc[0])
-    rows = []
-    curve = tests[tests["setting"] == replace].pivot(index="run", columns="generation", values="test_perplexity")
-    last = int(curve.columns.max())
-    se = lambda values: float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
-    model0 = curve[0]
-    rows.append({"point": 1, "what": "zero-shot / model-0 test perplexity >= 1.3",
-                 "measured": f"zero-shot {zero:.1f}, model 0 {model0.mean():.1f} ± {model0.std():.1f}: "
-                             f"ratio {zero / model0.mean():.2f}",
-                 "met": zero / model0.mean() >= 1.3, "margin_se": _margin(zero / 1.3 - model0.mean(), se(model0))})
-    g1 = curve[1] if 1 in curve else model0
-    rises = [(curve[last] - g1).values, (g1 - model0).values, (zero - g1).values]
-    margins = [_margin(r.mean(), se(r)) for r in rises]
-    rows.append({"point": 2, "what": f"replace: generation {last} > generation 1 > model 0, generation 1 < zero-shot",
-                 "measured": f"model 0 {model0.mean():.1f}, generation 1 {g1.mean():.1f} ± {g1.std():.1f}, "
-                             f"generation {last} {curve[last].mean():.1f} ± {curve[last].std():.1f} (zero-shot {zero:.1f})",
-                 "met": all(r.mean() > 0 for r in rises), "margin_se": min(margins)})
-    late_ = [g for g in late if g in curve]
-    if keep is None or not late_:
-        rows.append({"point": 3, "what": "keep 10 % real: smaller rise than replace", "measured": "not run",
-                     "met": False, "margin_se": np.nan})
-    else:
-        kept = tests[tests["setting"] == keep].pivot(index="run", columns="generation", values="test_perplexity")
-        rise_r = curve[late_].mean(axis=1) - curve[0]
-        rise_k = kept[late_].mean(axis=1) - kept[0]
-        diff, diff_se = rise_r.mean() - rise_k.mean(), float(np.hypot(se(rise_r), se(rise_k)))
-        rows.append({"point": 3, "what": f"keep 10 % real: smaller rise than replace at generations {late_[0]}-{late_[-1]}",
-                     "measured": f"mean rise over model 0: replace {rise_r.mean():.1f} ± {rise_r.std():.1f}, "
-                                 f"keep real {rise_k.mean():.1f} ± {rise_k.std():.1f}",
-                     "met": diff > 0, "margin_se": _margin(diff, diff_se)})
-    seq = sequences[sequences["setting"] == replace].groupby("generation")["perplexity"]
-    median, p99 = seq.median(), seq.quantile(0.99)
-    later = [g for g in median.index if g >= 2]
-    lower = all(median[g] < median[0] for g in later)
-    longer = [g for g in later if p99[g] > p99[1]] if 1 in p99 else []
-    rows.append({"point": 4, "what": "replace histograms: later generations' median below the real data's, "
-                                     "99th percentile above generation 1's",
-                 "measured": "; ".join(f"gen {g}: median {median[g]:.1f}, p99 {p99[g]:.1f}" for g in median.index),
-                 "met": bool(later) and lower and len(longer) == len(later), "margin_se": np.nan})
-    per_run = ngrams[ngrams["setting"] == replace].pivot(index="run", columns="generation")
-    g = 1 if 1 in per_run["distinct_2"] else 0
-    share = per_run["distinct_2"][g] / per_run["distinct_2"][0]
-    loops = per_run["loop_share"][g]
-    rows.append({"point": 5, "what": "generation 1: < 10 % of sequences loop, distinct-2 >= half the real data's",
-                 "measured": f"loop share {loops.mean():.3f}, distinct-2 real {per_run['distinct_2'][0].mean():.3f} "
-                             f"-> generation 1 {per_run['distinct_2'][g].mean():.3f} (ratio {share.mean():.2f})",
-                 "met": loops.mean() < 0.1 and share.mean() >= 0.5,
-                 "margin_se": min(_margin(0.1 - loops.mean(), se(loops)), _margin(share.mean() - 0.5, se(share)))})
-    runs = tests[tests["setting"] != "pretrained"].groupby("setting")["run"].nunique()
-    rows.append({"point": 6, "what": ">= 3 runs per setting", "measured": ", ".join(f"{k}: {v}" for k, v in runs.items()),
-                 "met": bool((runs >= 3).all()), "margin_se": np.nan})
-    frame = pd.DataFrame(rows).set_index("point")
-    frame["met"] = frame["met"].astype(bool) & ~(frame["margin_se"] < Z)  # NaN (no spread) leaves it as is
-    return frame
-
-
-def examples_table(results: LMResults, index: int = 0) -> pd.DataFrame:
-    """Each model's continuation of the example prompt (run ``index``), one row per generation."""
-    frame = results.metrics[results.metrics["run"] == index]
-    return frame.pivot(index="generation", columns="setting", values="example")
-
-
-# ----------------------------------------------------------------------------------------------
-# Figures
-
-
-def _settings_axes(settings: Sequence[str], height: float = 3.2) -> tuple[plt.Figure, np.ndarray]:
-    fig, axes = plt.subplots(1, len(settings), figsize=(4.6 * len(settings), height), squeeze=False,
-                             sharex=True, sharey=True)
-    return fig, axes[0]
-
-
-def _band_label(n: int) -> str:
-    return f"mean ± 1 sd over {n} runs" if n > 1 else "one run (no spread)"
-
-
-def plot_test_perplexity(tests: pd.DataFrame) -> plt.Figure:
-    """Test perplexity over generations, one panel per setting: runs as thin lines, mean with a ±1 sd band."""
-    zero = float(tests.loc[tests["setting"] == "pretrained", "test_perplexity"].iloc[0])
-    settings = [name for name in dict.fromkeys(tests["setting"]) if name != "pretrained"]
-    fig, axes = _settings_axes(settings)
-    for ax, setting in zip(axes, settings):
-        frame = tests[tests["setting"] == setting]
-        for _, chain in frame.groupby("run"):
-            ax.plot(chain["generation"], chain["test_perplexity"], color="0.75", lw=0.8)
-        stats = over_runs(frame, "test_perplexity", ["generation"])
-        ax.plot(stats.index, stats["mean"], marker="o", color="C0", label=_band_label(int(stats["count"].min())))
-        spread = stats["std"].fillna(0.0)
-        ax.fill_between(stats.index, stats["mean"] - spread, stats["mean"] + spread, color="C0", alpha=0.25, lw=0)
-        ax.axhline(zero, ls="--", color="C3", lw=1, label="pre-trained (zero-shot)")
-        ax.set(title=setting, xlabel="generation", ylabel="test perplexity")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_sequence_histograms(sequences: pd.DataFrame) -> plt.Figure:
-    """Histograms (log x, log y) of the perplexity, under model 0, of each generation's training sequences
-    (all runs pooled); each histogram shows the fraction of that generation's sequences per bin."""
-    settings = list(dict.fromkeys(sequences["setting"]))
-    generations = sorted(sequences["generation"].unique())
-    fig, axes = _settings_axes(settings)
-    n_bins = int(np.clip(3 * np.sqrt(sequences.groupby(["setting", "generation"]).size().median()), 10, 60))
-    bins = np.geomspace(max(sequences["perplexity"].min(), 1.0) * 0.9, sequences["perplexity"].max() * 1.1, n_bins)
-    palette = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(generations)))
-    for ax, setting in zip(axes, settings):
-        for color, g in zip(palette, generations):
-            values = sequences[(sequences["setting"] == setting) & (sequences["generation"] == g)]["perplexity"]
-            if len(values):
-                ax.hist(values, bins=bins, histtype="step", lw=1.4, color=color,
-                        weights=np.full(len(values), 1 / len(values)), label=f"generation {g}")
-        ax.set(xscale="log", yscale="log", title=setting, xlabel="perplexity of training sequence under model 0",
-               ylabel="fraction of sequences")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def plot_ngrams(ngrams: pd.DataFrame) -> plt.Figure:
-    """Distinct bigrams (corpus diversity), repeated 4-grams and share of looping sequences per generation:
-    mean over runs with a ±1 sd band."""
-    columns = (("distinct_2", "distinct bigrams / all bigrams"), ("repeat_4", "4-grams repeated in a sequence"),
-               ("loop_share", "sequences with a 4-gram ≥ 4 times"))
-    fig, axes = plt.subplots(1, len(columns), figsize=(13, 3.4))
-    for i, setting in enumerate(dict.fromkeys(ngrams["setting"])):
-        frame = ngrams[ngrams["setting"] == setting]
-        for ax, (column, label) in zip(axes, columns):
-            stats = over_runs(frame, column, ["generation"])
-            ax.plot(stats.index, stats["mean"], color=f"C{i}", marker=".", label=setting)
-            spread = stats["std"].fillna(0.0)
-            ax.fill_between(stats.index, stats["mean"] - spread, stats["mean"] + spread, color=f"C{i}", alpha=0.2, lw=0)
-            ax.set(xlabel="generation", ylabel=label)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[0].legend(fontsize=7, title=_band_label(int(ngrams.groupby(["setting", "generation"]).size().min())),
-                   title_fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def plot_forgetting(forgetting: pd.DataFrame) -> plt.Figure:
-    """Quantiles of the perplexity of the real test blocks under model n, per setting (mean over runs)."""
-    settings = list(dict.fromkeys(forgetting["setting"]))
-    fig, axes = _settings_axes(settings)
-    for ax, setting in zip(axes, settings):
-        frame = forgetting[forgetting["setting"] == setting]
-        for i, (q, part) in enumerate(frame.groupby("quantile")):
-            stats = over_runs(part, "perplexity", ["generation"])
-            ax.plot(stats.index, stats["mean"], marker=".", color=f"C{i}", label=f"{q:.0%} quantile")
-            spread = stats["std"].fillna(0.0)
-            ax.fill_between(stats.index, stats["mean"] - spread, stats["mean"] + spread, color=f"C{i}", alpha=0.2, lw=0)
-        ax.set(yscale="log", title=setting, xlabel="generation", ylabel="perplexity of real test blocks")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def points_markdown(points: pd.DataFrame) -> str:
-    """The table of :func:`fig1_points` as Markdown (the README shows it; a test keeps the two equal)."""
-    lines = [f"| point | paper's observation (criterion) | measured | met (margin >= {Z} SE) |", "|---|---|---|---|"]
-    for point, row in points.iterrows():
-        margin = "" if np.isnan(row["margin_se"]) else f" ({row['margin_se']:.1f} SE)" if np.isfinite(
-            row["margin_se"]) else ""
-        lines.append(f"| {point} | {row['what']} | {row['measured']} | {'yes' if row['met'] else 'no'}{margin} |")
-    return "\n".join(lines)

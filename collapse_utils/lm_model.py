@@ -87,8 +87,8 @@ def load_model(name: str | Path, device: torch.device):
     return model.to(device)
 
 
-def save_model(model, folder: Path) -> None:
-    """``save_pretrained`` into a temporary folder, sealed with the sha256 of its files
+def save_model(model, folder: Path, tokenizer=None) -> None:
+    """``save_pretrained`` (of the model, and of ``tokenizer`` if given) into a temporary folder, sealed with the sha256 of its files
     (:func:`collapse_utils.cache.folder_intact` checks them), then renamed: the folder appears complete or
     not at all."""
     from transformers.utils import logging as hf_logging
@@ -98,6 +98,8 @@ def save_model(model, folder: Path) -> None:
     temp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
         model.save_pretrained(str(temp))
+        if tokenizer is not None:
+            tokenizer.save_pretrained(str(temp))
         seal_folder(temp)
         if folder.exists():
             shutil.rmtree(folder)
@@ -193,16 +195,17 @@ def continue_prompts(model, prompts: Sequence[np.ndarray], new_tokens: int, num_
                      rng: np.random.Generator | None = None) -> np.ndarray:
     """Exactly ``new_tokens`` tokens continuing each prompt; shape (n, new_tokens).
 
-    ``decoding``: 'beam' (``num_beams`` beams and ``repetition_penalty``, the paper's setting) or
-    'sample' (ancestral sampling from the model's distribution: temperature 1, no top-k/top-p, no
-    penalty), drawn with a torch generator seeded from ``rng``.
+    ``decoding``: 'beam' (``num_beams`` beams, the paper's setting) or 'sample' (ancestral sampling:
+    temperature 1, no top-k/top-p), drawn with a torch generator seeded from ``rng``; both apply
+    ``repetition_penalty``, so that the two differ in the search alone.
     """
     if decoding not in DECODINGS:
         raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
     sampling = decoding == "sample"
     if sampling and rng is None:
         raise ValueError("decoding='sample' needs a random generator (rng)")
-    options = (dict(do_sample=True, num_beams=1, temperature=1.0, top_k=0, top_p=1.0, repetition_penalty=1.0)
+    options = (dict(do_sample=True, num_beams=1, temperature=1.0, top_k=0, top_p=1.0,
+                    repetition_penalty=repetition_penalty)
                if sampling else dict(do_sample=False, num_beams=num_beams, repetition_penalty=repetition_penalty,
                                      early_stopping=False))
     model.eval()

@@ -67,7 +67,7 @@ def tiny_context(tiny_folder):
 def chain_at_model0(ctx, folder):
     """A chain whose model 0 is the tiny pre-trained model, and that model's handle."""
     lm_model.save_model(lm_model.load_model(ctx.base_model, CPU), folder / "gen_00" / "model")
-    return lm.LMChain(ctx, folder, epochs=1), lm.Generation(folder / "gen_00", 0)
+    return lm.LMChain(ctx, folder, epochs=1), lm.Generation(0, folder / "gen_00")
 
 
 def test_replace_makes_as_many_generated_blocks_as_the_original(tiny_context, tmp_path):
@@ -202,8 +202,9 @@ def test_unreadable_model_folder_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"block_size": 1}, "block_size must be an integer >= 2"),
-    ({"policies": ["keep_real:1.5"], "epochs": [10], "decodings": []}, r"KeepReal fraction must lie in \[0, 1\], got 1.5"),
-    ({"policies": ["keep_real:-0.1"], "epochs": [10], "decodings": []}, r"KeepReal fraction must lie in \[0, 1\]"),
+    ({"policies": ["keep_real:1.5"], "epochs": [10], "decodings": []}, r"bad keep_real fraction in 'keep_real:1.5': expected a number in \(0, 1\]"),
+    ({"policies": ["keep_real:-0.1"], "epochs": [10], "decodings": []}, r"bad keep_real fraction in 'keep_real:-0.1'"),
+    ({"policies": ["keep_real:0"], "epochs": [10], "decodings": []}, r"expected a number in \(0, 1\]"),
     ({"epochs": [5]}, "policies and epochs must be non-empty lists of equal length"),
     ({"policies": ["replace"], "epochs": [5]}, r"decodings empty .* or one per policy \(override it with the policies\)"),
     ({"decodings": ["beam", "beam", "beam", "greedy"]}, r"decodings must each be one of \('beam', 'sample'\)"),
@@ -354,7 +355,7 @@ def two_settings(tiny_folder, tmp_path_factory):
         return overrides, lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
 
 
-TIMING = ["train_seconds", "sample_seconds"]
+TIMING = ["train_seconds", "sample_seconds", "score_seconds"]
 
 
 def test_two_worker_processes_give_the_same_results_as_one(two_settings):
