@@ -45,6 +45,15 @@ def save_figure(fig: plt.Figure, name: str, provenance: dict[str, Any] | None = 
     return paths
 
 
+def save_table(frame: pd.DataFrame, name: str, provenance: dict[str, Any] | None = None) -> Path:
+    """Write a table that no figure shows (example texts, say) as ``figures/<name>.csv`` with a ``.json`` sidecar."""
+    path = figures_dir() / f"{name}.csv"
+    atomic_write_bytes(path, frame.to_csv(index=False).encode())
+    if provenance is not None:
+        write_sidecar(path, {"table": name, **provenance})
+    return path
+
+
 def quantile_bands(frame: pd.DataFrame, value: str, by: list[str], low: float = 0.05,
                    high: float = 0.95) -> pd.DataFrame:
     """Median and [low, high] quantiles of ``value`` over chains, per group of ``by`` columns."""

@@ -105,10 +105,16 @@ class Run:
             print(f"cache: {reason}; rewriting it", file=sys.stderr)
             return self._write_sidecar(folder, name, key, compute_seconds=None, sidecar_rewritten=True)
 
-    def save_figure(self, fig: plt.Figure, name: str, data: pd.DataFrame | None = None) -> None:
+    def save_figure(self, fig: plt.Figure, name: str, data: pd.DataFrame | None = None, **extra: Any) -> None:
         """Save ``fig`` as ``figures/<notebook>_<name>.{png,pdf}``, ``data`` (the plotted numbers, long
-        format) as ``.csv``, and a provenance sidecar naming the cached results it rests on."""
-        plotting.save_figure(fig, f"{self.notebook}_{name}", self.provenance(results=self.results), data)
+        format) as ``.csv``, and a provenance sidecar naming the cached results it rests on, with ``extra``
+        (such as the model's name and parameter count)."""
+        plotting.save_figure(fig, f"{self.notebook}_{name}", self.provenance(results=self.results, **extra), data)
+
+
+    def save_table(self, frame: pd.DataFrame, name: str, **extra: Any) -> None:
+        """Save ``frame`` as ``figures/<notebook>_<name>.csv`` with a provenance sidecar (and ``extra``)."""
+        plotting.save_table(frame, f"{self.notebook}_{name}", self.provenance(results=self.results, **extra))
 
 
 def start_run(notebook: str, profile: str = "default", overrides: dict[str, Any] | None = None,
