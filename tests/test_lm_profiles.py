@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from collapse_utils import budget, cli, devices, lm, lm_model, profiles
+from collapse_utils import budget, cli, devices, lm, lm_figures as lmf, lm_model, profiles
 from collapse_utils.profiles import PROFILES, load_settings, settings_table
 from collapse_utils.run import start_run
 
@@ -61,13 +61,13 @@ def test_real_profile_runs_its_chains_through_from_pretrained(tiny_folder, monke
     # the profile's validation blocks, epochs, lr and batch
     assert sorted(calls) == sorted((n, want["n_valid_blocks"], epochs, declared["lr"], declared["batch_size"])
                                    for epochs in expected.values() for _ in range(declared["n_generations"] + 1))
-    tests = lm.test_perplexity_frame(results)
+    tests = lmf.test_perplexity_frame(results)
     models = tests[tests["setting"] != "pretrained"].groupby("setting")
     assert {name: sorted(group["generation"]) for name, group in models} == {
         name: list(range(declared["n_generations"] + 1)) for name in expected}
     assert set(tests["run"]) == set(range(declared["n_runs"])) == {0}
     kept = round(0.1 * n)
-    sequences = lm.sequence_frame(results, range(declared["n_generations"] + 1)).groupby(["setting", "generation"])
+    sequences = lmf.sequence_frame(results, range(declared["n_generations"] + 1)).groupby(["setting", "generation"])
     assert sequences.ngroups == 2 * (declared["n_generations"] + 1)
     for (setting, generation), group in sequences:  # each generation's new blocks, scored under model 0
         fresh = n - kept if setting.startswith("keep") and generation > 0 else n
