@@ -18,7 +18,7 @@ from collapse_utils.run import start_run
 #: Each notebook's computation and the module that presents its results (figures, tables, markdown).
 SPLIT = {"01_discrete_markov": ("discrete", "discrete_figures"), "02_gaussian": ("gaussian", "gaussian_figures"),
          "03_gmm": ("gmm", "gmm_figures"), "04_vae_mnist": ("vae", "vae_figures"),
-         "06_beyond": ("beyond", "beyond_figures")}
+         "05_lm_wikitext2": ("lm", "lm_figures"), "06_beyond": ("beyond", "beyond_figures")}
 
 
 @pytest.fixture

@@ -469,6 +469,12 @@ def test_readme_shows_the_committed_points():
     assert lmf.points_markdown(committed_points()) in (ROOT / "README.md").read_text()
 
 
+def test_readme_shows_the_committed_findings():
+    frames = [_committed(name) for name in COLUMNS]
+    findings = lmf.findings_markdown(committed_points(), frames[0], frames[2])
+    assert findings in (ROOT / "README.md").read_text()
+
+
 def test_readme_states_the_committed_notebook_run_time():
     import re
 
@@ -477,3 +483,39 @@ def test_readme_states_the_committed_notebook_run_time():
                       for text in out.get("text", []))
     minutes = re.search(r"notebook time: ([0-9.]+) min", printed).group(1)
     assert f"{minutes} min" in (ROOT / "README.md").read_text()
+
+
+def test_fewer_generations_show_a_prefix_of_a_stored_chain(tiny_folder):
+    overrides = tiny_overrides(tiny_folder, policies=["replace"], epochs=[1], n_generations=2)
+    longer = lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    shorter = lm.run_all(start_run(NOTEBOOK, "smoke", {**overrides, "n_generations": 1}), progress=False)
+    assert sorted(shorter.metrics["generation"]) == [0, 1] and sorted(shorter.sequences["generation"].unique()) == [0, 1]
+    pd.testing.assert_frame_equal(shorter.metrics.drop(columns=TIMING),
+                                  longer.metrics[longer.metrics["generation"] <= 1].drop(columns=TIMING))
+
+
+@pytest.mark.parametrize("damage", ["gen_01/metrics.json", "gen_02/data.npz", "gen_01/test_sequence_ppl.npy"])
+def test_damage_inside_a_finished_chain_is_reported_and_repaired(tiny_folder, capsys, damage):
+    overrides = tiny_overrides(tiny_folder, policies=["replace"], epochs=[1], n_generations=2)
+    run = start_run(NOTEBOOK, "smoke", overrides)
+    reference = lm.run_all(run, progress=False)
+    path = lm.chain_dir(run, Replace(), 1, "beam", 0) / damage
+    path.write_bytes(path.read_bytes()[:10])
+    capsys.readouterr()
+    repaired = lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    message = capsys.readouterr().err
+    assert message.count(f"cache: {path} does not match its recorded sha256") == 1, message
+    pd.testing.assert_frame_equal(repaired.metrics.drop(columns=TIMING), reference.metrics.drop(columns=TIMING))
+    assert lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False).metrics.shape == reference.metrics.shape
+
+
+def test_force_recomputes_the_tokenizer_and_the_pre_trained_model_too(monkeypatch):
+    overrides = {"n_generations": 1, "policies": ["replace"], "epochs": [1], "decodings": []}
+    lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    calls = []
+    real_train = lm_model.train
+    monkeypatch.setattr(lm_model, "train", lambda *a, **k: calls.append(k.get("desc")) or real_train(*a, **k))
+    lm.run_all(start_run(NOTEBOOK, "smoke", overrides), progress=False)
+    assert calls == []  # everything loaded
+    lm.run_all(start_run(NOTEBOOK, "smoke", overrides, force=True), progress=False)
+    assert calls[0] == "pre-training" and len(calls) == 3  # pre-training, then models 0 and 1
