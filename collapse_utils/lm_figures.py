@@ -329,3 +329,8 @@ def findings_markdown(points: pd.DataFrame, tests: pd.DataFrame, ngrams: pd.Data
     lines.append(f"- **The generated data under model 0 ({verdict(4)}).** {points.loc[4, 'measured']}.")
     lines.append(f"- **Generation 1's data ({verdict(5)}).** {points.loc[5, 'measured']}.")
     return "\n".join(lines)
+
+
+def chain_minutes(results: LMResults) -> float:
+    """Minutes that fine-tuning, beam search and scoring took, summed over every generation of every chain."""
+    return float(results.metrics[["train_seconds", "sample_seconds", "score_seconds"]].fillna(0).to_numpy().sum() / 60)
