@@ -42,9 +42,7 @@ SETTINGS_CLASSES: dict[str, str] = {
 DISCRETE = {
     "smoke": dict(sample_sizes=[10, 40], n_runs=300, p_grid=[0.1, 0.5], p_grid_m=40, n_categories=10,
                   tail_n_samples=100, tail_generations=100, tail_runs=50),
-    "default": dict(sample_sizes=[10, 20, 50, 100, 200, 500, 1000], n_runs=2000,
-                    p_grid=[0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], p_grid_m=100, n_categories=20,
-                    tail_n_samples=1000, tail_generations=3000, tail_runs=500),
+    "default": {},  # the DiscreteSettings defaults
     "paper": dict(sample_sizes=[10, 20, 50, 100, 200, 500, 1000, 2000], n_runs=10000,
                   p_grid=[0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], p_grid_m=1000, n_categories=20,
                   tail_n_samples=1000, tail_generations=5000, tail_runs=2000),
@@ -54,9 +52,7 @@ GAUSSIAN = {
     "smoke": dict(sample_sizes=[100, 1000], n_generations=200, n_runs=200,
                   policies=["replace", "keep_real:0.1", "accumulate"], estimators=["mle", "unbiased"],
                   method="exact"),
-    "default": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=1000, n_runs=1000,
-                    policies=["replace", "keep_real:0.1", "accumulate"], estimators=["mle", "unbiased"],
-                  method="exact"),
+    "default": {},  # the GaussianSettings defaults
     "paper": dict(sample_sizes=[100, 500, 1000, 10000], n_generations=1000, n_runs=10000,
                   policies=["replace", "keep_real:0.1", "accumulate"], estimators=["mle", "unbiased"],
                   method="exact"),
@@ -70,8 +66,7 @@ GMM = {
     "smoke": {**GMM_SHARED, **dict(sample_sizes=[100, 300], n_generations=30, n_runs=4, n_real=300,
                                    focus_sample_size=300, accumulate_generations=10,
                                    shown_generations=[0, 5, 10, 20, 30], reg_covar_sweep_sizes=[100])},
-    "default": {**GMM_SHARED, **dict(sample_sizes=[500, 1000, 10000], n_generations=2050, n_runs=16,
-                                     accumulate_generations=100)},
+    "default": {},  # the GMMSettings defaults
     "paper": {**GMM_SHARED, **dict(sample_sizes=[500, 1000, 10000, 50000, 200000], n_generations=2050,
                                    n_runs=16, accumulate_generations=500, warm_start_ablation=False,
                                    reg_covar_sweep=[], reg_covar_sweep_sizes=[])},
@@ -80,9 +75,7 @@ GMM = {
 BEYOND = {
     "smoke": dict(sample_sizes=[10, 100], threshold=0.5, n_runs=200, fractions=[0.0, 0.1, 1.0], sweep_m=50,
                   sweep_generations=100, sweep_runs=100),
-    "default": dict(sample_sizes=[10, 30, 100, 300, 1000, 3000, 10000], threshold=0.5, n_runs=2000,
-                    fractions=[0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], sweep_m=100,
-                    sweep_generations=1000, sweep_runs=1000),
+    "default": {},  # the BeyondSettings defaults
     "paper": dict(sample_sizes=[10, 30, 100, 300, 1000, 3000, 10000], threshold=0.5, n_runs=10000,
                   fractions=[0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], sweep_m=100,
                   sweep_generations=1000, sweep_runs=10000),
@@ -136,10 +129,7 @@ VAE = {
                                    epochs=1, images_per_epoch=256, batch_size=64, train_size=2000, n_eval=200,
                                    shown_generations=[0, 1, 2], classifier_epochs=1, classifier_train_size=1000,
                                    n_reference=1000, n_threads=1)},
-    "default": {**VAE_SHARED, **dict(n_generations=5, n_runs=2, policies=["replace"], epochs=4,
-                                     images_per_epoch=9216, batch_size=32, n_eval=1000,
-                                     shown_generations=[0, 1, 2, 3, 4, 5], classifier_epochs=2,
-                                     classifier_train_size=60000, n_threads=1)},
+    "default": {},  # the VAESettings defaults
     "paper": {**VAE_SHARED, **dict(n_generations=20, n_runs=5, policies=["replace"], epochs=30,
                                    images_per_epoch=60000, batch_size=256, n_eval=1000,
                                    shown_generations=[0, 1, 2, 5, 10, 20], classifier_epochs=2,
