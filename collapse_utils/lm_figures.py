@@ -319,8 +319,9 @@ def findings_markdown(points: pd.DataFrame, tests: pd.DataFrame, ngrams: pd.Data
              f"α = {ALPHA:g} (table above).", "",
              f"- **Fine-tuning helps ({verdict(1)}).** Zero-shot test perplexity {zero:.1f}, model 0 {curve[0]:.1f} "
              f"(the paper: {paper_zero} and {paper_model0} for OPT-125m).",
-             f"- **Replace: the perplexity rises ({verdict(2)}).** Generation 1 {curve.get(1, np.nan):.1f}, generation "
-             f"{int(curve.index.max())} {curve.iloc[-1]:.1f}; the highest mean of any generation is {curve.max():.1f}, "
+             f"- **No real data kept ({verdict(2)}).** Generation 1 {curve.get(1, np.nan):.1f}, generation "
+             f"{int(curve.index.max())} {curve.iloc[-1]:.1f}; the mean over generations {LATE[0]}-{LATE[-1]} is "
+             f"{curve.reindex(LATE).mean():.1f}; the highest mean of any generation is {curve.max():.1f}, "
              f"{'below' if curve.max() < zero else 'above'} the pre-trained model's {zero:.1f}."]
     if keep is not None:
         kept = _curve(tests, keep).mean()
