@@ -197,6 +197,11 @@ def _setting(frame: pd.DataFrame, prefix: str) -> str | None:
     return names[0] if names else None
 
 
+def mean_curve(tests: pd.DataFrame, prefix: str) -> pd.Series:
+    """Mean test perplexity over runs per generation of the paper's setting (beam search) named ``prefix``."""
+    return _curve(tests, _setting(tests, prefix)).mean()
+
+
 def _curve(tests: pd.DataFrame, setting: str) -> pd.DataFrame:
     """Test perplexity of ``setting``: one row per run, one column per generation."""
     return tests[tests["setting"] == setting].pivot(index="run", columns="generation", values="test_perplexity")

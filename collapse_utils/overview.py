@@ -228,6 +228,27 @@ def lm_finding(folder: Path | None = None) -> tuple[str, str, str, str]:
             f"{zero:.1f} / {ours:.1f} = {zero / ours:.2f}", agreement(zero_paper / model0_paper, zero / ours))
 
 
+def lm_rise_findings(folder: Path | None = None) -> list[tuple[str, str, str, str]]:
+    """Fig. 1b and 1c: model 0 against the mean of the late generations, without and with 10 % real data (the
+    paper's ranges of data/reference.csv, ours from notebook 05's CSV)."""
+    from .lm_figures import LATE, mean_curve
+
+    csv = pd.read_csv((folder or figures_dir()) / f"{SOURCES['e']}.csv")
+    reference = pd.read_csv(REFERENCE).set_index(["experiment", "quantity", "setting"])["value"].sort_index()
+    model0_paper = reference["opt125m", "test_perplexity", "model 0 fine-tuned on real WikiText-2"]
+    ranges = reference["opt125m", "test_perplexity_axis_range"]
+    replace, keep = mean_curve(csv, "replace"), mean_curve(csv, "keep_real")
+    rise = lambda curve: curve.reindex(LATE).mean() - curve[0]
+    late = f"mean of generations {LATE[0]}–{LATE[-1]}"
+    agree = "yes (qualitative)" if 0 < rise(keep) < rise(replace) else "no"
+    return [(f"05 · No real data kept: test perplexity, model 0 → {late}",
+             f"{model0_paper} → {ranges['5 epochs, no original data (Fig. 1b)']} (Fig. 1b's axis range)",
+             f"{replace[0]:.1f} → {replace.reindex(LATE).mean():.1f}", "yes (qualitative)" if rise(replace) > 0 else "no"),
+            (f"05 · 10 % real data kept: it rises less, model 0 → {late}",
+             f"{model0_paper} → {ranges['10 epochs, 10% original data (Fig. 1c)']} (Fig. 1c's axis range)",
+             f"{keep[0]:.1f} → {keep.reindex(LATE).mean():.1f}", agree)]
+
+
 def findings_markdown(folder: Path | None = None) -> str:
     """The README's findings table (phenomenon, paper, this replication, agreement)."""
     claims = pd.read_csv(CLAIMS, dtype={"paper_value": str}).set_index("id")
@@ -240,7 +261,8 @@ def findings_markdown(folder: Path | None = None) -> str:
         except ValueError:  # a qualitative statement of the paper ("diverges")
             cells = (paper, _number(ours), "yes (qualitative)")
         rows.append(f"| {notebook} · {what} | {' | '.join(cells)} |")
-    rows.append("| " + " | ".join(lm_finding(folder)) + " |")
+    for row in [lm_finding(folder), *lm_rise_findings(folder)]:
+        rows.append("| " + " | ".join(row) + " |")
     return "\n".join(rows) + "\n"
 
 

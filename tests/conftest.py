@@ -52,3 +52,11 @@ def tiny_folder(tmp_path_factory):
                                    tokenizer.eos_token_id, np.random.default_rng(0))
     model.save_pretrained(str(folder))
     return folder
+
+
+def documentation() -> str:
+    """The README and every page under docs/ (the README links them; numbers stated anywhere there are checked)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    return "\n".join(path.read_text(encoding="utf-8") for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))])

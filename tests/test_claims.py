@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import documentation
+
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["id", "notebook", "statement", "paper_value", "our_value", "tolerance", "source"]
 
@@ -127,7 +129,7 @@ def test_claim_matches_the_committed_results(claim):
 
 
 def test_readme_states_every_readme_claim_as_in_the_table():
-    missing = unstated_readme_claims((ROOT / "README.md").read_text(), CLAIMS)
+    missing = unstated_readme_claims(documentation(), CLAIMS)
     assert not missing, f"README does not state these claims' values: {missing}"
 
 
@@ -141,7 +143,7 @@ def test_a_wrong_value_fails():
         wrong = {**claim, "our_value": claim["our_value"] * (1 + 10 * claim["tolerance"])}
         with pytest.raises(AssertionError, match=claim_id):
             check_claim(wrong)
-    readme = (ROOT / "README.md").read_text()
+    readme = documentation()
     assert "VAE training 76 s per generation" in readme and not unstated_readme_claims(readme, CLAIMS)
     changed = readme.replace("VAE training 76 s per generation", "VAE training 81 s per generation")
     assert unstated_readme_claims(changed, CLAIMS) == ["readme_vae_seconds_per_generation: 76"]

@@ -15,6 +15,7 @@ import torch
 
 from scipy import stats
 
+from conftest import documentation
 from collapse_utils import data, lm, lm_data, lm_figures as lmf, lm_model
 from collapse_utils.profiles import load_settings
 from collapse_utils.recursion import KeepReal, Replace
@@ -467,13 +468,13 @@ def test_committed_default_run_reaches_point(point):
 
 
 def test_readme_shows_the_committed_points():
-    assert lmf.points_markdown(committed_points()) in (ROOT / "README.md").read_text()
+    assert lmf.points_markdown(committed_points()) in documentation()
 
 
 def test_readme_shows_the_committed_findings():
     frames = [_committed(name) for name in COLUMNS]
     findings = lmf.findings_markdown(committed_points(), frames[0], frames[2])
-    assert findings in (ROOT / "README.md").read_text()
+    assert findings in documentation()
 
 
 def test_readme_states_the_committed_notebook_run_time():
@@ -482,7 +483,7 @@ def test_readme_states_the_committed_notebook_run_time():
     notebook = json.loads((ROOT / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
     printed = "".join(text for cell in notebook["cells"] for out in cell.get("outputs", [])
                       for text in out.get("text", []))
-    readme = (ROOT / "README.md").read_text()
+    readme = documentation()
     for pattern in (r"notebook time: ([0-9.]+) min", r"compute in the chains: ([0-9.]+) min"):
         assert f"{re.search(pattern, printed).group(1)} min" in readme, pattern
     wall = re.search(r"real\s+(\d+)m([\d.]+)s", (ROOT / "benchmarks" / "lm_default_run.txt").read_text())

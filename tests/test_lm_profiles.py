@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from conftest import documentation
 from collapse_utils import budget, cli, devices, lm, lm_figures as lmf, lm_model, profiles
 from collapse_utils.profiles import PROFILES, load_settings, settings_table
 from collapse_utils.run import start_run
@@ -114,13 +115,13 @@ def test_cpu_rates_are_the_recorded_measurement():
     laptop = load_settings(NOTEBOOK, "laptop")
     assert f"resized to {laptop.n_train_blocks} blocks" in text
     peak = int(re.search(r"maximum resident set size (\d+) kB", text).group(1)) * 1024 / 1e9
-    assert f"peaked\nat {peak:.1f} GB" in (ROOT / "README.md").read_text()
+    assert f"peaked\nat {peak:.1f} GB" in documentation()
     assert budget.estimate_note("laptop").split(":")[0] in text
 
 
 def test_readme_states_each_real_profile_with_its_estimate_and_command():
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("#### Running the real OPT-125m"):]
+    readme = documentation()
+    section = readme[readme.index("# Running the real OPT-125m"):]
     for profile in REAL + ("paper",):
         assert f"collapse-utils run 05_lm_wikitext2 --profile {profile}" in section
         assert budget.estimate_note(profile).split(":")[0] in section, profile

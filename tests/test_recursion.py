@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import documentation
 from collapse_utils.gaussian import ExactGaussian, NaiveGaussian
 from collapse_utils.recursion import Accumulate, KeepReal, Replace, parse_policy, policy_label, run_generations
 
@@ -142,8 +143,8 @@ def test_the_readme_custom_policy_example_runs_and_holds_the_variance(capsys):
 
     from collapse_utils.paths import REPO_ROOT
 
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme[readme.index("### Your own data policy"):]
+    readme = documentation()
+    section = readme[readme.index("# Your own data policy"):]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import documentation
 from collapse_utils import data, devices, vae
 from collapse_utils import vae_figures as vf
 from collapse_utils.paths import REPO_ROOT
@@ -515,9 +516,9 @@ def test_authors_values_in_the_claims_are_those_of_the_reference_table():
 
 
 def readme_vae_section() -> str:
-    text = (REPO_ROOT / "README.md").read_text()
-    start = text.index("### 04 · A VAE on MNIST")
-    return text[start:text.index("\n### ", start + 1)]
+    text = documentation()
+    start = text.index("# 04 · A VAE on MNIST")
+    return text[start:text.index("\n## ", start + 1)]
 
 
 def test_readme_vae_numbers_are_claims():
