@@ -23,14 +23,15 @@ from .profiles import as_dict, load_settings
 WARN_SECONDS = 24 * 3600.0
 REFUSE_SECONDS = 365 * 24 * 3600.0
 
-#: Wall time of each notebook on its base profile (the default, or :data:`BASE_PROFILE`), 2 CPU cores
-#: (papermill's duration of the committed executions, rounded up; 05's quick profile: the earlier
-#: default's 1550 s for 3 runs, scaled to its 1 run and pre-training).
+#: Wall time of each notebook on the default profile, 2 CPU cores (papermill's duration of the committed
+#: executions, rounded up; 05: computing its chains from an empty cache, benchmarks/lm_default_run.txt).
 DEFAULT_SECONDS = {"01_discrete_markov": 15, "02_gaussian": 25, "03_gmm": 700, "04_vae_mnist": 750,
-                   "05_lm_wikitext2": 700, "06_beyond": 11}
-#: The profile whose time :data:`DEFAULT_SECONDS` holds, where it is not the default: notebook 05's default
-#: runs a real model (priced by :func:`lm_seconds`), its scratch-model runs scale from ``quick``.
-BASE_PROFILE = {"05_lm_wikitext2": "quick"}
+                   "05_lm_wikitext2": 3060, "06_beyond": 11}
+#: Where runs of a notebook scale from another profile than the default: (profile, its seconds on 2 cores).
+#: Notebook 05's default runs a real model (priced by :func:`lm_seconds`); its scratch-model runs scale from
+#: the quick profile's measured time (benchmarks/run_times.csv).
+QUICK_SECONDS = 500  # benchmarks/run_times.csv: 500.1 s from an empty cache (other jobs shared the cores)
+BASE_RUN = {"05_lm_wikitext2": ("quick", QUICK_SECONDS)}
 
 #: Settings the work grows with, per notebook: a number scales by its ratio to the default, a list
 #: by the ratio of its sums (sample sizes) or lengths (everything else).
@@ -152,14 +153,15 @@ def estimate(notebook: str, settings: Any) -> tuple[float, str]:
     if notebook == LM_NOTEBOOK and settings.model_name != "scratch":
         rates = T4_RATES if _gpu_available() else cpu_rates(settings.n_threads)
         return lm_seconds(settings, rates), f"({rates.basis})"
-    values, default = as_dict(settings), as_dict(load_settings(notebook, BASE_PROFILE.get(notebook, "default")))
+    profile, seconds = BASE_RUN.get(notebook, ("default", DEFAULT_SECONDS[notebook]))
+    values, default = as_dict(settings), as_dict(load_settings(notebook, profile))
     ratio = 1.0
     for entry in WORK_SETTINGS[notebook]:
         key = entry.partition(":")[0]
         here, there = _size(values[key], entry), _size(default[key], entry)
         if here > 0 and there > 0:
             ratio *= here / there
-    return DEFAULT_SECONDS[notebook] * ratio, "on 2 CPU cores"
+    return seconds * ratio, "on 2 CPU cores"
 
 
 def estimate_seconds(notebook: str, settings: Any) -> float:

@@ -275,12 +275,16 @@ RUN_TIMES = REPO_ROOT / "benchmarks" / "run_times.csv"
 def rerun_seconds(notebook: str) -> dict[str, tuple[float, str]]:
     """Seconds a rerun takes per profile on 2 CPU cores and where the number comes from: smoke measured
     by benchmarks/run_times.py (empty cache), default the committed run (budget.DEFAULT_SECONDS), paper
-    budget's estimate scaled from the default run."""
+    budget's estimate scaled from the default run; a notebook's own profiles (05's quick) where measured."""
     from .budget import DEFAULT_SECONDS, estimate_seconds
     from .profiles import load_settings
 
+    from .profiles import EXTRA_PROFILES
+
     measured = pd.read_csv(RUN_TIMES).set_index(["notebook", "profile"])["seconds"]
-    return {"smoke": (float(measured[notebook, "smoke"]), "measured"),
+    extra = {profile: (float(measured[notebook, profile]), "measured") for profile in EXTRA_PROFILES.get(notebook, ())
+             if (notebook, profile) in measured.index}  # such as notebook 05's quick profile
+    return {"smoke": (float(measured[notebook, "smoke"]), "measured"), **extra,
             "default": (float(DEFAULT_SECONDS[notebook]), "the committed run"),
             "paper": (estimate_seconds(notebook, load_settings(notebook, "paper")), "estimate")}
 

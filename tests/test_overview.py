@@ -15,7 +15,7 @@ from collapse_utils.budget import DEFAULT_SECONDS
 from collapse_utils.paths import NOTEBOOKS_DIR, REPO_ROOT
 
 COMMITTED = REPO_ROOT / "figures"
-OPENED = ["01_discrete_markov", "02_gaussian", "03_gmm", "04_vae_mnist", "06_beyond"]
+OPENED = ["01_discrete_markov", "02_gaussian", "03_gmm", "04_vae_mnist", "05_lm_wikitext2", "06_beyond"]
 
 
 def test_panels_hold_the_numbers_of_their_source_csvs():
@@ -90,3 +90,11 @@ def test_findings_table_is_the_generated_one():
     assert table.count("\n") == len(overview.FINDINGS) + 5  # header, rule, one row each, the three LM rows
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert table in readme, "the findings table differs: paste overview.findings_markdown()"
+
+
+def test_the_quick_profiles_time_is_its_measurement():
+    from collapse_utils.budget import BASE_RUN
+
+    measured = pd.read_csv(overview.RUN_TIMES).set_index(["notebook", "profile"])["seconds"]
+    for notebook, (profile, seconds) in BASE_RUN.items():
+        assert seconds == round(measured[notebook, profile]), notebook
