@@ -98,3 +98,13 @@ def test_the_quick_profiles_time_is_its_measurement():
     measured = pd.read_csv(overview.RUN_TIMES).set_index(["notebook", "profile"])["seconds"]
     for notebook, (profile, seconds) in BASE_RUN.items():
         assert seconds == round(measured[notebook, profile]), notebook
+
+
+def test_the_quick_start_states_the_measured_times():
+    """The README's three commands with the times of benchmarks/run_times.csv and budget.DEFAULT_SECONDS."""
+    measured = pd.read_csv(overview.RUN_TIMES).set_index(["notebook", "profile"])["seconds"]
+    install, first = float(measured["(install)"].iloc[0]), float(measured["02_gaussian", "smoke"])
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert (f"first figure in about {(install + first) / 60:.1f} min: installs .venv ({install:.0f} s, once), "
+            f"runs 02 ({first:.0f} s)") in readme
+    assert f"every notebook on the default profile (about {sum(DEFAULT_SECONDS.values()) / 60:.0f} min on 2 cores)" in readme
