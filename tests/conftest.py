@@ -6,19 +6,6 @@ from __future__ import annotations
 import pytest
 
 
-#: Slow tests of the language-model test files (several processes or a real model class each), marked here
-#: until those files mark them with ``@pytest.mark.slow`` themselves; ``make test-fast`` skips them.
-SLOW_LM_TESTS = frozenset({"test_torchrun_processes_share_the_chains", "test_two_worker_processes_give_the_same_results_as_one",
-                           "test_real_profile_runs_its_chains_through_from_pretrained",
-                           "test_paper_profile_runs_a_saved_model_through_from_pretrained"})
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if getattr(item, "originalname", item.name) in SLOW_LM_TESTS:
-            item.add_marker(pytest.mark.slow)
-
-
 @pytest.fixture(autouse=True)
 def isolated_outputs(tmp_path, monkeypatch):
     """Point the results cache, the figures folder and the scratch runs folder at temporary directories."""
@@ -27,6 +14,21 @@ def isolated_outputs(tmp_path, monkeypatch):
     monkeypatch.setenv("COLLAPSE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     return tmp_path
+
+
+@pytest.fixture
+def package_copy(tmp_path, monkeypatch):
+    """A copy of the package's source that code versions are computed from (edit it freely)."""
+    import shutil
+
+    from collapse_utils import cache
+
+    copy = tmp_path / "pkg"
+    shutil.copytree(cache.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "PACKAGE_DIR", copy)
+    cache._package_imports.cache_clear()
+    yield copy
+    cache._package_imports.cache_clear()
 
 
 @pytest.fixture

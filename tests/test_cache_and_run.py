@@ -165,35 +165,24 @@ def test_force_clears_checkpoints_before_recomputing(isolated_outputs):
     assert seen == [[]]
 
 
-def _copy_package(tmp_path, monkeypatch):
-    import shutil
-
-    copy = tmp_path / "pkg"
-    shutil.copytree(cache.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(cache, "PACKAGE_DIR", copy)
-    cache._package_imports.cache_clear()
-    return copy
-
-
 @pytest.mark.parametrize("edited, changes", [("gaussian", True), ("recursion", True),  # the module and its imports
                                              ("plotting", False), ("gmm", False)])      # display code, another experiment
-def test_code_version_follows_the_modules_that_compute_a_result(tmp_path, monkeypatch, edited, changes):
-    copy = _copy_package(tmp_path, monkeypatch)
+def test_code_version_follows_the_modules_that_compute_a_result(package_copy, edited, changes):
+    copy = package_copy
     before = cache.code_version("collapse_utils.gaussian")
     with open(copy / f"{edited}.py", "a") as source:
         source.write("\n# an edit\n")
-    assert (cache.code_version("collapse_utils.gaussian") != before) == changes
     cache._package_imports.cache_clear()
+    assert (cache.code_version("collapse_utils.gaussian") != before) == changes
 
 
-def test_a_code_change_invalidates_cached_results(isolated_outputs, tmp_path, monkeypatch):
+def test_a_code_change_invalidates_cached_results(isolated_outputs, request):
     run = start_run("02_gaussian", "smoke")
     run.cached("demo", lambda work_dir: pd.DataFrame({"v": [1]}))
-    copy = _copy_package(tmp_path, monkeypatch)
+    copy = request.getfixturevalue("package_copy")  # copied after the first result, keyed on the original
     (copy / "gaussian.py").write_text((copy / "gaussian.py").read_text() + "\n# changed\n")
     rerun = start_run("02_gaussian", "smoke")
     assert rerun.cached("demo", lambda work_dir: pd.DataFrame({"v": [2]}))["v"].item() == 2
-    cache._package_imports.cache_clear()
 
 
 def _cached_in_process(args):

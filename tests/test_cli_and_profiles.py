@@ -156,7 +156,9 @@ def test_output_in_a_read_only_folder_is_one_line(capsys, tmp_path):
 
 
 @pytest.mark.notebook
-def test_ctrl_c_is_one_line_nonzero_and_keeps_the_cache(isolated_outputs):
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_an_interrupt_is_one_line_nonzero_and_keeps_the_cache(isolated_outputs, stop, code):
+    """Ctrl-C and SIGTERM say the same line (rerun to resume), exit non-zero and keep what was cached."""
     cached = isolated_outputs / "results" / "03_gmm" / "smoke" / "abc" / "chains" / "result.parquet"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"kept")
@@ -166,9 +168,9 @@ def test_ctrl_c_is_one_line_nonzero_and_keeps_the_cache(isolated_outputs):
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout.readline().startswith("03_gmm: executing")
     time.sleep(8)  # the kernel is up and computing
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130, (out, err)
+    assert process.returncode == code, (out, err)
     assert err.strip().splitlines()[-1] == cli.INTERRUPTED and "Traceback" not in err, err
     assert cached.read_bytes() == b"kept"
 

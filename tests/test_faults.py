@@ -4,10 +4,8 @@ that write only to temporary folders."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -66,21 +64,3 @@ def test_two_runs_of_one_notebook_into_one_folder_at_once_never_crash(isolated_o
         assert (output / "02_gaussian.ipynb").exists()
         waited = [err for _, err in finished if "another run is writing here; waiting" in err]
         assert len(waited) <= 1
-
-
-@pytest.mark.notebook
-def test_sigterm_says_what_ctrl_c_says_and_keeps_the_cache(isolated_outputs):
-    cached = isolated_outputs / "results" / "03_gmm" / "smoke" / "abc" / "chains" / "result.parquet"
-    cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"kept")
-    env = {**os.environ, "COLLAPSE_RUNS_DIR": str(isolated_outputs / "runs"), "PYTHONPATH": str(REPO_ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "collapse_utils", "run", "03", "--profile", "smoke",
-                                "-p", "n_generations=1e5"],  # minutes of work: still running when stopped
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout.readline().startswith("03_gmm: executing")
-    time.sleep(8)  # the kernel is up and computing
-    process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == 143, (out, err)
-    assert err.strip().splitlines()[-1] == cli.INTERRUPTED and "Traceback" not in err, err
-    assert cached.read_bytes() == b"kept"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -19,17 +18,6 @@ from collapse_utils.run import start_run
 SPLIT = {"01_discrete_markov": ("discrete", "discrete_figures"), "02_gaussian": ("gaussian", "gaussian_figures"),
          "03_gmm": ("gmm", "gmm_figures"), "04_vae_mnist": ("vae", "vae_figures"),
          "05_lm_wikitext2": ("lm", "lm_figures"), "06_beyond": ("beyond", "beyond_figures")}
-
-
-@pytest.fixture
-def package_copy(tmp_path, monkeypatch):
-    """A copy of the package's source that code versions are computed from (edit it freely)."""
-    copy = tmp_path / "pkg"
-    shutil.copytree(cache.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(cache, "PACKAGE_DIR", copy)
-    cache._package_imports.cache_clear()
-    yield copy
-    cache._package_imports.cache_clear()
 
 
 def _edit(path, old, new):

@@ -406,6 +406,7 @@ def two_settings(tiny_folder, tmp_path_factory):
 TIMING = ["train_seconds", "sample_seconds", "score_seconds"]
 
 
+@pytest.mark.slow
 def test_two_worker_processes_give_the_same_results_as_one(two_settings):
     overrides, one = two_settings
     two = lm.run_all(start_run(NOTEBOOK, "smoke", {**overrides, "workers": 2}), progress=False)
@@ -413,6 +414,7 @@ def test_two_worker_processes_give_the_same_results_as_one(two_settings):
     pd.testing.assert_frame_equal(one.sequences, two.sequences)
 
 
+@pytest.mark.slow
 def test_torchrun_processes_share_the_chains(two_settings, monkeypatch, tmp_path):
     """``torchrun --nproc_per_node 2 -m collapse_utils compute``: the two processes compute the four chains
     between them into one cache; loading it afterwards trains nothing and equals a single process's run."""

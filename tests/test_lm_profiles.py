@@ -36,6 +36,7 @@ def tiny(folder, profile: str) -> dict:
     return overrides
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", REAL)
 def test_real_profile_runs_its_chains_through_from_pretrained(tiny_folder, monkeypatch, profile):
     calls, original = [], lm_model.train
