@@ -1,4 +1,5 @@
-"""The language-model collapse experiment (paper Fig. 1b,c and Example 1): OPT on WikiText-2 over generations.
+"""The language-model collapse experiment (paper Fig. 1b,c and Example 1): a pre-trained language model
+fine-tuned on WikiText-2 over generations (the computation; :mod:`collapse_utils.lm_figures` presents it).
 
 Model 0 fine-tunes a pre-trained causal LM on real WikiText-2 blocks; model n+1 fine-tunes the
 same pre-trained model on blocks that model n wrote (beam search continuing original training
@@ -12,11 +13,11 @@ authors' code) KeepReal draws a new random subset of real blocks every generatio
 subset for the whole run; Accumulate pools everything. Next to the paper's beam search, a setting
 may decode by ancestral sampling (``decodings``) to separate the decoding's bias from sampling error.
 
-The scratch model of the default profile is pre-trained on training articles that fine-tuning
-never sees (:func:`split_finetune_pretrain`), optionally restyled (:func:`lm_data.plain_text`).
-Chains are independent and may run in several processes (``workers``) sharing the cache.
-:func:`fig1_points` checks the paper's Fig. 1 observations on the tidy frames written next to the
-figures.
+The pre-trained model is a pinned name (:mod:`collapse_utils.pretrained`; the default profile's
+SmolLM2-135M), a hub name or folder, or 'scratch': a small OPT pre-trained here (the quick and smoke
+profiles) on training articles that fine-tuning never sees (:func:`split_finetune_pretrain`),
+optionally restyled (:func:`lm_data.plain_text`). Chains are independent and may run in several
+processes (``workers``) sharing the cache.
 """
 
 from __future__ import annotations
