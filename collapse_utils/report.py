@@ -2,7 +2,8 @@
 
 ``collapse-utils report`` (``make report``) writes ``build/report/``: ``index.html`` with the figure
 gallery, links to each figure's CSV (the plotted numbers) and each notebook's "paper vs this run"
-settings table, and one page per notebook converted by nbconvert. LaTeX in the notebooks' markdown
+settings table, one page per notebook converted by nbconvert, and one page per ``docs/*.md`` (install,
+profiles, command line, results, architecture) linked from the index. LaTeX in the notebooks' markdown
 is converted to MathML when the site is built (browsers render MathML natively), and every script
 or stylesheet that would come from a CDN is left out, so the site needs no network.
 """
@@ -15,7 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .paths import NOTEBOOKS_DIR, figures_dir
+from .paths import NOTEBOOKS_DIR, REPO_ROOT, figures_dir
 from .profiles import notebook_names, settings_table
 
 DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
@@ -96,6 +97,31 @@ def _overview(folder: Path) -> str:
             f'alt="00_overview"><figcaption>00_overview{csv}</figcaption></figure></section>')
 
 
+DOCS = REPO_ROOT / "docs"
+
+
+def doc_page(path: Path) -> str:
+    """A ``docs/*.md`` page as HTML, its links rewritten to the site's pages and figure copies."""
+    import mistune
+
+    text = re.sub(r"\]\(\.\./notebooks/(\w+)\.ipynb\)", r"](\1.html)", path.read_text(encoding="utf-8"))
+    text = text.replace("](../figures/", "](figures/").replace("](../data/README.md)", "](docs-data.html)")
+    text = re.sub(r"\]\((\w+)\.md(#[\w-]+)?\)", r"](docs-\1.html\2)", text)
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
+            f'{html.escape(path.stem)}</title><link rel="stylesheet" href="style.css"></head><body>'
+            f'<nav><a href="index.html">index</a></nav>{mistune.html(text)}</body></html>')
+
+
+def _docs(output: Path) -> str:
+    """Write every docs page (and the data sources' README); return the index's line of links to them."""
+    links = []
+    pages = {path.stem: path for path in sorted(DOCS.glob("*.md"))} | {"data": REPO_ROOT / "data" / "README.md"}
+    for name, path in pages.items():
+        (output / f"docs-{name}.html").write_text(doc_page(path), encoding="utf-8")
+        links.append(f'<a href="docs-{name}.html">{name}</a>')
+    return f"<nav>Documentation: {' '.join(links)}</nav>" if links else ""
+
+
 def build_report(output: Path) -> Path:
     """Write the site into ``output`` (replacing it) and return the path of its index page."""
     output = Path(output)
@@ -103,7 +129,8 @@ def build_report(output: Path) -> Path:
         shutil.rmtree(output)
     (output / "figures").mkdir(parents=True)
     (output / "style.css").write_text(STYLE, encoding="utf-8")
-    sections = [_overview(output)] if (figures_dir() / "00_overview.png").exists() else []
+    sections = [_docs(output)]
+    sections += [_overview(output)] if (figures_dir() / "00_overview.png").exists() else []
     for notebook in notebook_names():
         path = NOTEBOOKS_DIR / f"{notebook}.ipynb"
         if not path.exists():

@@ -4,6 +4,7 @@ every image loads, no page shows an error or a traceback, the maths is rendered 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -71,3 +72,15 @@ def test_report_pages_load_offline_with_images_and_maths(tmp_path, browser, monk
     committed = sorted(f"figures/{p.name}" for p in figures_dir().glob("*.csv") if p.with_suffix(".png").exists())
     assert sorted(csv_links) == committed and all((index.parent / link).is_file() for link in csv_links)
     page.screenshot(path=str(tmp_path / "index.png"))
+
+
+def test_the_docs_pages_are_in_the_report_and_every_local_link_resolves(tmp_path, monkeypatch):
+    from collapse_utils.paths import REPO_ROOT
+
+    monkeypatch.setenv("COLLAPSE_FIGURES_DIR", str(REPO_ROOT / "figures"))  # read only: the committed figures
+    index = build_report(tmp_path / "site")
+    assert all(f'href="docs-{name}.html"' in index.read_text() for name in ("install", "profiles", "results", "data"))
+    broken = [(page.name, ref) for page in index.parent.glob("*.html")
+              for ref in re.findall(r'(?:href|src)="([^"#:]+)(?:#[^"]*)?"', page.read_text())
+              if not (index.parent / ref).exists()]
+    assert not broken, broken
