@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .lm import SCRATCH, LMResults
-from .paths import REPO_ROOT
 from .pretrained import PINNED
+from .reference import reference_value
 from .plotting import band_plot, over_runs
 from .significance import Significance, mean_above
 
@@ -303,13 +303,6 @@ def cost_table(results: LMResults) -> pd.DataFrame:
     return frame.assign(total=frame.sum(axis=1)).round(0)
 
 
-def paper_value(quantity: str, setting: str) -> str:
-    """The paper's value of ``quantity`` for ``setting`` (its OPT-125m rows of ``data/reference.csv``)."""
-    frame = pd.read_csv(REPO_ROOT / "data" / "reference.csv")
-    row = frame[(frame["experiment"] == "opt125m") & (frame["quantity"] == quantity) & (frame["setting"] == setting)]
-    return str(row["value"].iloc[0])
-
-
 def findings_markdown(points: pd.DataFrame, tests: pd.DataFrame, ngrams: pd.DataFrame) -> str:
     """What the run shows, point by point, in sentences whose every number comes from the frames (or, for the
     paper, from ``data/reference.csv``)."""
@@ -318,8 +311,8 @@ def findings_markdown(points: pd.DataFrame, tests: pd.DataFrame, ngrams: pd.Data
     curve = _curve(tests, replace).mean()
     runs = int(tests[tests["setting"] == replace]["run"].nunique())
     verdict = lambda p: f"point {p}, {'met' if points.loc[p, 'met'] else 'not met'}"
-    paper_zero = paper_value("test_perplexity", "zero-shot pre-trained model")
-    paper_model0 = paper_value("test_perplexity", "model 0 fine-tuned on real WikiText-2")
+    paper_zero = reference_value("opt125m", "test_perplexity", "zero-shot pre-trained model")
+    paper_model0 = reference_value("opt125m", "test_perplexity", "model 0 fine-tuned on real WikiText-2")
     lines = [f"Means over the {runs} runs of each setting; \"met\" is the one-sided Student's t test over runs at "
              f"α = {ALPHA:g} (table above).", "",
              f"- **Fine-tuning helps ({verdict(1)}).** Zero-shot test perplexity {zero:.1f}, model 0 {curve[0]:.1f} "

@@ -15,11 +15,11 @@ from matplotlib.ticker import MaxNLocator
 
 from . import mnist_classifier as mc
 from . import plotting
-from .paths import REPO_ROOT
 from .plotting import band_plot
+from .reference import REFERENCE, reference_value
 
 
-def paper_reference(path: Path = REPO_ROOT / "data" / "reference.csv") -> pd.DataFrame:
+def paper_reference(path: Path = REFERENCE) -> pd.DataFrame:
     """The authors' latent-mean standard deviations in our numbering: generation, mean, min and max over their 5 runs."""
     table = pd.read_csv(path)
     rows = table[(table["experiment"] == "vae") & table["quantity"].str.startswith("latent_mean_std")].copy()
@@ -30,13 +30,9 @@ def paper_reference(path: Path = REPO_ROOT / "data" / "reference.csv") -> pd.Dat
     return wide[["mean", "min", "max"]].reset_index().rename_axis(columns=None)
 
 
-def paper_value(quantity: str, path: Path = REPO_ROOT / "data" / "reference.csv") -> float:
+def paper_value(quantity: str, path: Path = REFERENCE) -> float:
     """The single VAE value of ``quantity`` in ``data/reference.csv`` (e.g. ``train_loss_final``)."""
-    table = pd.read_csv(path)
-    rows = table[(table["experiment"] == "vae") & (table["quantity"] == quantity)]
-    if len(rows) != 1:
-        raise ValueError(f"expected one VAE row for {quantity!r} in {path}, found {len(rows)}")
-    return float(rows["value"].iloc[0])
+    return float(reference_value("vae", quantity, path=path))
 
 
 def over_runs(metrics: pd.DataFrame, column: str) -> pd.DataFrame:
