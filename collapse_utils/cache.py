@@ -1,8 +1,9 @@
 """The one cache: results, checkpoints and model stores, keyed by settings, seed and code.
 
 Every cached file lives in a folder named by a hash of what produced it: the settings, the seed
-and a *code version* computed from the source of the modules that compute it (see
-:func:`code_version`), so a change of any of them computes anew while a rerun loads.
+and a *code version* computed from the code of the modules that compute it (see
+:func:`code_version`; their comments, docstrings and layout are left out), so a change of any of them
+computes anew while a rerun, or an edit of wording, loads.
 
 Writes are atomic (a unique temporary file, then ``os.replace``) and every cached file has a
 ``<name>.sha256`` record beside it: a file that is missing its record, does not match it or
@@ -63,8 +64,9 @@ def _package_imports(module: str) -> frozenset[str]:
 
 
 def code_version(*modules: str) -> str:
-    """Hash of the source of ``modules`` (e.g. ``"collapse_utils.gmm"``) and of every module of the
-    package they import, directly or not, except the :data:`BOOKKEEPING` ones."""
+    """Hash of the code of ``modules`` (e.g. ``"collapse_utils.gmm"``) and of every module of the
+    package they import, directly or not, except the :data:`BOOKKEEPING` ones. Comments, docstrings
+    and layout are not code: editing them keeps the version, and the results cached under it."""
     todo = [name.rpartition(".")[2] for name in modules]
     seen: set[str] = set()
     while todo:
@@ -75,8 +77,20 @@ def code_version(*modules: str) -> str:
         todo.extend(_package_imports(name))
     digest = hashlib.sha256()
     for name in sorted(seen):
-        digest.update(name.encode() + b"\0" + (PACKAGE_DIR / f"{name}.py").read_bytes())
+        digest.update(name.encode() + b"\0" + _code_text(name).encode())
     return digest.hexdigest()[:12]
+
+
+def _code_text(module: str) -> str:
+    """The module's code as Python prints it back from its syntax tree: no comments, docstrings or layout."""
+    tree = ast.parse((PACKAGE_DIR / f"{module}.py").read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
 
 
 def store_dir(namespace: str, key: dict[str, Any], code: tuple[str, ...]) -> Path:

@@ -165,13 +165,21 @@ def test_force_clears_checkpoints_before_recomputing(isolated_outputs):
     assert seen == [[]]
 
 
-@pytest.mark.parametrize("edited, changes", [("gaussian", True), ("recursion", True),  # the module and its imports
-                                             ("plotting", False), ("gmm", False)])      # display code, another experiment
-def test_code_version_follows_the_modules_that_compute_a_result(package_copy, edited, changes):
+@pytest.mark.parametrize("edited, edit, changes", [
+    ("gaussian", "\nEDITED = 1\n", True), ("recursion", "\nEDITED = 1\n", True),  # the module and its imports
+    ("plotting", "\nEDITED = 1\n", False), ("gmm", "\nEDITED = 1\n", False),     # display code, another experiment
+    ("gaussian", "\n# a comment\n", False),                                        # wording is not code
+    ("gaussian", '\ndef f():\n    """A docstring."""\n', False), ("gaussian", "\ndef f():\n    return 1\n", True)])
+def test_code_version_follows_the_code_of_the_modules_that_compute_a_result(package_copy, edited, edit, changes):
     copy = package_copy
+    if "def f" in edit:  # the same function, without and with the edit
+        (copy / f"{edited}.py").write_text((copy / f"{edited}.py").read_text() + "\ndef f():\n    pass\n")
+        cache._package_imports.cache_clear()
     before = cache.code_version("collapse_utils.gaussian")
-    with open(copy / f"{edited}.py", "a") as source:
-        source.write("\n# an edit\n")
+    source = (copy / f"{edited}.py").read_text()
+    if "def f" in edit:
+        source = source[:source.rindex("\ndef f():")]
+    (copy / f"{edited}.py").write_text(source + edit)
     cache._package_imports.cache_clear()
     assert (cache.code_version("collapse_utils.gaussian") != before) == changes
 
