@@ -188,7 +188,7 @@ def test_a_code_change_invalidates_cached_results(isolated_outputs, request):
     run = start_run("02_gaussian", "smoke")
     run.cached("demo", lambda work_dir: pd.DataFrame({"v": [1]}))
     copy = request.getfixturevalue("package_copy")  # copied after the first result, keyed on the original
-    (copy / "gaussian.py").write_text((copy / "gaussian.py").read_text() + "\n# changed\n")
+    (copy / "gaussian.py").write_text((copy / "gaussian.py").read_text() + "\nCHANGED = 1\n")  # code, not a comment
     rerun = start_run("02_gaussian", "smoke")
     assert rerun.cached("demo", lambda work_dir: pd.DataFrame({"v": [2]}))["v"].item() == 2
 
