@@ -179,8 +179,9 @@ WHY: dict[str, dict[str, str]] = {
             "vocab_size", "d_model", "n_layers", "n_heads", "ffn_dim", "pretrain_blocks", "pretrain_text")},
         "data_variant": "the raw training split is not available offline; the tokenized WikiText-2 (rare words as "
                         "<unk>) has all three splits",
-        "n_train_blocks": "16 blocks: what 40 fine-tunings and 36 rounds of 5-beam search of a 135M model fit in about "
-                          "100 minutes on 2 CPU cores (the notebook prints the measured costs)",
+        "n_train_blocks": "16 blocks: with 3 runs, every fine-tuning and 5-beam search round of a 135M model fits the "
+                          "100-minute goal on 2 CPU cores (benchmarks/lm_default_run.txt); 32 blocks took 1.8 times as "
+                          "long and left points 2 and 3 undecided over 2 runs (benchmarks/lm_blocks.txt)",
         "n_valid_blocks": "a random subset of the validation blocks (checkpoint selection after every epoch), for speed",
         "n_test_blocks": "a random subset of the test blocks (the same for every model), for speed",
         "lr": "measured on models 0 and 1 (benchmarks/lm_search_smollm2.csv): 1e-4 at batch 4 brought model 0 closer "
@@ -189,7 +190,7 @@ WHY: dict[str, dict[str, str]] = {
         "policies": "Fig. 1's two settings; Accumulate is in the quick profile",
         "epochs": "one epoch count per policy (Accumulate left out)",
         "decodings": "one decoding per policy: the paper's beam search for both",
-        "n_runs": "2 runs per setting fit the budget (the paper: 5); each point is a t test with 1 degree of freedom",
+        "n_runs": "3 runs per setting fit the budget (the paper: 5); each point is a t test with 2 degrees of freedom",
         "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
         "workers": "two processes share the 2 CPU cores (chains are independent); the paper profile runs one at a time",
         "n_threads": "CPU threads: 1 per process on a shared 2-core machine",
