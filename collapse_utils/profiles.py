@@ -179,9 +179,9 @@ WHY: dict[str, dict[str, str]] = {
             "vocab_size", "d_model", "n_layers", "n_heads", "ffn_dim", "pretrain_blocks", "pretrain_text")},
         "data_variant": "the raw training split is not available offline; the tokenized WikiText-2 (rare words as "
                         "<unk>) has all three splits",
-        "n_train_blocks": "16 blocks: with 3 runs, every fine-tuning and 5-beam search round of a 135M model fits the "
-                          "100-minute goal on 2 CPU cores (benchmarks/lm_default_run.txt); 32 blocks took 1.8 times as "
-                          "long and left points 2 and 3 undecided over 2 runs (benchmarks/lm_blocks.txt)",
+        "n_train_blocks": "16 blocks: with 3 runs, every fine-tuning and 5-beam search round of a 135M model fits "
+                          "the 100-minute goal on 2 CPU cores (benchmarks/lm_default_run.txt); 32 blocks took 1.8 "
+                          "times as long and left points 2 and 3 undecided over 2 runs (benchmarks/lm_blocks.txt)",
         "n_valid_blocks": "a random subset of the validation blocks (checkpoint selection after every epoch), for speed",
         "n_test_blocks": "a random subset of the test blocks (the same for every model), for speed",
         "lr": "measured on models 0 and 1 (benchmarks/lm_search_smollm2.csv): 1e-4 at batch 4 brought model 0 closer "

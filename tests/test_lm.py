@@ -442,9 +442,9 @@ ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = {"test_perplexity": ["setting", "run", "generation", "test_perplexity"],
            "sequence_perplexity": ["setting", "run", "generation", "perplexity"],
            "ngrams": ["setting", "run", "generation", "distinct_2", "repeat_4", "loop_share"]}
-#: Points of issue 17 that the committed default run reaches: the required 1, 3 and 6 and the goal 5. The required point 2 is not
-#: reached (generation 9 of run 0 lies below its generation 1), nor is the goal 4; the notebook and the
-#: README report their measured values.
+#: Points of issue 17 that the committed default run reaches: the required 1, 3 and 6 and the goal 5. The
+#: required point 2 is not reached (generation 9 of run 0 lies below its generation 1), nor is the goal 4; the
+#: notebook and the README report their measured values.
 REACHED = [1, 3, 5, 6]
 
 
