@@ -47,17 +47,20 @@ def progress_mode() -> str:
 
 
 class LineProgress:
-    """A tqdm-like counter that prints one plain line per tenth of ``total`` (and per minute)."""
+    """A tqdm-like counter that prints one plain line per tenth of ``total`` (and per minute).
+
+    A loop resumed part-way says so once; one resumed at its end (a finished result loaded again) prints nothing.
+    """
 
     def __init__(self, iterable: Iterable | None = None, total: int | None = None, desc: str = "",
                  initial: int = 0, enabled: bool = True) -> None:
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)
         self.iterable, self.total, self.desc, self.n = iterable, total, desc, initial
-        self.enabled = enabled
+        self.enabled = enabled and not (initial and total is not None and initial >= total)
         self._start = self._last = time.monotonic()
         self._printed_at = initial
-        if enabled and initial:
+        if self.enabled and initial:
             self._print(f"resuming at {initial}")
 
     def __iter__(self) -> Iterator[Any]:

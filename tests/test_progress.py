@@ -32,6 +32,12 @@ def test_short_loops_print_every_step_and_resume_says_so(capsys, monkeypatch):
     assert [line.split(",")[0] for line in lines[1:]] == [f"generation: {n}/9 ({100 * n // 9}%)" for n in range(4, 10)]
 
 
+def test_a_loop_resumed_at_its_end_prints_nothing(capsys, monkeypatch):
+    monkeypatch.setenv("COLLAPSE_PROGRESS", "lines")
+    progress_bar(total=9, desc="generation", initial=9).close()
+    assert capsys.readouterr().out == ""
+
+
 def test_iterable_and_heartbeat(capsys, monkeypatch):
     monkeypatch.setenv("COLLAPSE_PROGRESS", "lines")
     monkeypatch.setattr(progress, "HEARTBEAT_SECONDS", 0.0)
