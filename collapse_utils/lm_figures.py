@@ -184,9 +184,9 @@ def decoding_comparison(tests: pd.DataFrame, ngrams: pd.DataFrame,
 
 #: Test generations whose mean rise point 3 compares (the paper's late generations).
 LATE = (5, 6, 7, 8, 9)
-#: The points' error rate: with 3 runs a t test has 2 degrees of freedom, and the project's 1e-3
-#: (t > 22.3; t > 318 with 2 runs) could only be met by runs that agree closely; 0.05 (t > 2.92 with 3
-#: runs, > 6.31 with 2) is the rate at which a point whose true effect is nil would still be called met.
+#: The points' error rate: with 5 runs a t test has 4 degrees of freedom, and the project's 1e-3
+#: (t > 7.17; t > 22.3 with 3 runs) could only be met by runs that agree closely; 0.05 (t > 2.13 with 5
+#: runs, > 2.92 with 3) is the rate at which a point whose true effect is nil would still be called met.
 ALPHA = 0.05
 
 
