@@ -191,8 +191,6 @@ WHY: dict[str, dict[str, str]] = {
         "policies": "Fig. 1's two settings; Accumulate is in the quick profile",
         "epochs": "one epoch count per policy (Accumulate left out)",
         "decodings": "one decoding per policy: the paper's beam search for both",
-        "n_runs": "5 runs per setting, as the paper; each point is a t test with 4 degrees of freedom (with 3 runs, "
-                  "point 2 stayed undecided: p = 0.2)",
         "gen_batch_size": "prompts per beam-search batch: a speed setting, no effect on the result",
         "workers": "two processes share the 2 CPU cores (chains are independent); the paper profile runs one at a time",
         "n_threads": "CPU threads: 1 per process on a shared 2-core machine",
