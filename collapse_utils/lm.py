@@ -81,7 +81,7 @@ class LMSettings:
     epochs: list[int] = field(default_factory=lambda: [5, 10])
     decodings: list[str] = field(default_factory=list)  # per policy 'beam' or 'sample'; empty: all 'beam'
     n_generations: int = 9
-    n_runs: int = 3  # the default profile sets the paper's 5 (profiles.LM["default"])
+    n_runs: int = 5
     num_beams: int = 5
     new_tokens: int = 64
     repetition_penalty: float = 3.0

@@ -93,7 +93,7 @@ LM = {
                                   decodings=["beam", "beam", "beam", "sample"],
                                   n_generations=2, n_runs=1, gen_batch_size=32, shown_generations=[0, 1, 2],
                                   keep_all_models=True, n_threads=1)},
-    "default": dict(n_runs=5),  # the LMSettings defaults (the pinned SmolLM2-135M in Fig. 1's two settings), 5 runs
+    "default": {},  # the LMSettings defaults: the pinned SmolLM2-135M in Fig. 1's two settings, 5 runs
     "quick": {**LM_SHARED, **dict(model_name="scratch", vocab_size=2048, d_model=128, n_layers=2, n_heads=4,
                                   ffn_dim=512, pretrain_text="plain", pretrain_blocks=30000, pretrain_epochs=1,
                                   pretrain_lr=1e-3, data_variant="auto", text_limit=0, n_train_blocks=128,
