@@ -2,7 +2,7 @@
 
 Every cached file lives in a folder named by a hash of what produced it: the settings, the seed
 and a *code version* computed from the code of the modules that compute it (see
-:func:`code_version`; their comments, docstrings and layout are left out), so a change of any of them
+:func:`code_version`; their comments, docstrings, layout and settings defaults are left out), so a change of any of them
 computes anew while a rerun, or an edit of wording, loads.
 
 Writes are atomic (a unique temporary file, then ``os.replace``) and every cached file has a
@@ -66,7 +66,9 @@ def _package_imports(module: str) -> frozenset[str]:
 def code_version(*modules: str) -> str:
     """Hash of the code of ``modules`` (e.g. ``"collapse_utils.gmm"``) and of every module of the
     package they import, directly or not, except the :data:`BOOKKEEPING` ones. Comments, docstrings
-    and layout are not code: editing them keeps the version, and the results cached under it."""
+    and layout are not code: editing them keeps the version, and the results cached under it. Nor are
+    the default values of the settings classes' fields: like a profile, a default reaches the results
+    only as a value in their key, so moving it keeps every result whose settings are unchanged."""
     todo = [name.rpartition(".")[2] for name in modules]
     seen: set[str] = set()
     while todo:
@@ -82,15 +84,29 @@ def code_version(*modules: str) -> str:
 
 
 def _code_text(module: str) -> str:
-    """The module's code as Python prints it back from its syntax tree: no comments, docstrings or layout."""
+    """The module's code as Python prints it back from its syntax tree: no comments, docstrings or layout,
+    and no default values of a settings class's fields (settings reach results by value, through the key)."""
     tree = ast.parse((PACKAGE_DIR / f"{module}.py").read_text())
+    settings_classes = _settings_classes(module)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
                 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
             node.body = body[1:] or [ast.Pass()]
+        if isinstance(node, ast.ClassDef) and node.name in settings_classes:
+            for statement in node.body:
+                if isinstance(statement, ast.AnnAssign) and "ClassVar" not in ast.unparse(statement.annotation):
+                    statement.value = None
     return ast.unparse(tree)
+
+
+def _settings_classes(module: str) -> set[str]:
+    """Names of the notebooks' settings classes (``profiles.SETTINGS_CLASSES``) defined in ``module``."""
+    from .profiles import SETTINGS_CLASSES
+
+    return {name for path, _, name in (spec.partition(":") for spec in SETTINGS_CLASSES.values())
+            if path.rpartition(".")[2] == module}
 
 
 def store_dir(namespace: str, key: dict[str, Any], code: tuple[str, ...]) -> Path:

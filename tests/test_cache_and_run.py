@@ -184,6 +184,20 @@ def test_code_version_follows_the_code_of_the_modules_that_compute_a_result(pack
     assert (cache.code_version("collapse_utils.gaussian") != before) == changes
 
 
+@pytest.mark.parametrize("edited, old, new, changes", [
+    ("gaussian", "n_generations: int = 1000", "n_generations: int = 999", False),  # a settings default
+    ("gaussian", "UNKEYED: ClassVar[dict[str, str]] = {}", "UNKEYED: ClassVar[dict[str, str]] = {'x': 'y'}", True),
+    ("recursion", "redraw: bool = False", "redraw: bool = True", True)])  # a default of a class that is no settings
+def test_a_settings_default_is_no_code(package_copy, edited, old, new, changes):
+    """Settings reach results by value, through the key: moving a default must keep the cached results of every
+    setting that is unchanged (here the Gaussian chains), while other class attributes stay code."""
+    before = cache.code_version("collapse_utils.gaussian")
+    source = (package_copy / f"{edited}.py").read_text()
+    assert source.count(old) == 1
+    (package_copy / f"{edited}.py").write_text(source.replace(old, new))
+    assert (cache.code_version("collapse_utils.gaussian") != before) == changes
+
+
 def test_a_code_change_invalidates_cached_results(isolated_outputs, request):
     run = start_run("02_gaussian", "smoke")
     run.cached("demo", lambda work_dir: pd.DataFrame({"v": [1]}))
