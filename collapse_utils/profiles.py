@@ -159,9 +159,7 @@ WHY: dict[str, dict[str, str]] = {
     "04_vae_mnist": {
         "n_generations": "generations 0-5 cover all five of the authors' reported values (our generations 1-5); "
                          "their figure's 20 generations are left to the paper profile",
-        "n_runs": "2 runs, the fewest that give a spread (bands: min-max of 2), so that the CPU budget goes to "
-                  "training each VAE",
-        "epochs": "CPU budget (about 12 min for the notebook): 4 epochs of 9,216 images = 36,864 images "
+        "epochs": "CPU budget (about 25 min for the notebook's 5 runs): 4 epochs of 9,216 images = 36,864 images "
                   "(1,152 steps) per generation against 1.8 M (7,050 steps); benchmarks/vae_budget.py",
         "images_per_epoch": "CPU budget (see epochs); also the size of one generation's data for the keep-real "
                             "and accumulate policies",

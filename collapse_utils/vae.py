@@ -74,7 +74,7 @@ class VAESettings:
     }
 
     n_generations: int = 5
-    n_runs: int = 2
+    n_runs: int = 5
     policies: list[str] = field(default_factory=lambda: ["replace"])
     epochs: int = 4
     images_per_epoch: int = 9216
