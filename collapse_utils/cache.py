@@ -1,8 +1,8 @@
 """The one cache: results, checkpoints and model stores, keyed by settings, seed and code.
 
 Every cached file lives in a folder named by a hash of what produced it: the settings, the seed
-and a *code version* computed from the code of the modules that compute it (see
-:func:`code_version`; their comments, docstrings, layout and settings defaults are left out), so a change of any of them
+and a *code version* computed from the code of the modules that compute it (see :func:`code_version`;
+their comments, docstrings, layout and settings defaults are left out), so a change of any of them
 computes anew while a rerun, or an edit of wording, loads.
 
 Writes are atomic (a unique temporary file, then ``os.replace``) and every cached file has a

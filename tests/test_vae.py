@@ -516,9 +516,10 @@ def test_authors_values_in_the_claims_are_those_of_the_reference_table():
 
 
 def readme_vae_section() -> str:
+    """The VAE section of the documentation, its whitespace collapsed to single spaces (line breaks are layout)."""
     text = documentation()
     start = text.index("# 04 · A VAE on MNIST")
-    return text[start:text.index("\n## ", start + 1)]
+    return " ".join(text[start:text.index("\n## ", start + 1)].split())
 
 
 def test_readme_vae_numbers_are_claims():
@@ -527,8 +528,7 @@ def test_readme_vae_numbers_are_claims():
     for claim_id, digits in README_NUMBERS.items():
         assert f"{claims.loc[claim_id, 'our_value']:.{digits}f}" in section, claim_id
     ratio = claims.loc["vae_latent_std_ratio_gen5_gen1"]
-    assert (f"falls to {ratio['our_value']:.2f}× its value, the authors' to {float(ratio['paper_value']):.2f}×"
-            in " ".join(section.split()))
+    assert f"falls to {ratio['our_value']:.2f}× its value, the authors' to {float(ratio['paper_value']):.2f}×" in section
 
 
 def test_readme_places_our_spread_against_the_authors_range_as_the_claims_do():
@@ -539,7 +539,7 @@ def test_readme_places_our_spread_against_the_authors_range_as_the_claims_do():
         low, high = (float(claims.loc[f"vae_latent_std_gen{generation}_{end}", "paper_value"]) for end in ("min", "max"))
         places.setdefault("inside" if low <= ours <= high else "above" if ours > high else "below", []).append(generation)
     assert places == {"inside": [1, 4], "above": [2, 3], "below": [5]}
-    assert ("inside their min–max range at\ngenerations 1 and 4, above it at generations 2 and 3 and below it at "
+    assert ("inside their min–max range at generations 1 and 4, above it at generations 2 and 3 and below it at "
             "generation 5") in readme_vae_section()
 
 
@@ -551,8 +551,7 @@ def test_our_range_overlaps_the_authors_at_every_generation_as_the_readme_says()
         ours, theirs = ([float(claims.loc[f"vae_latent_std_gen{generation}_{end}", column]) for end in ("min", "max")]
                         for column in ("our_value", "paper_value"))
         assert ours[0] <= theirs[1] and theirs[0] <= ours[1], generation
-    assert "our min–max range over as many runs overlaps theirs at all five generations" in " ".join(
-        readme_vae_section().split())
+    assert "our min–max range over as many runs overlaps theirs at all five generations" in readme_vae_section()
     assert vae.VAESettings().n_runs == VAE_PROFILES["paper"]["n_runs"] == 5
 
 
